@@ -1,0 +1,1 @@
+"""The domain and its storage: pure Python, no Qt, no torch."""

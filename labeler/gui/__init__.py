@@ -1,0 +1,1 @@
+"""PySide6 widgets and workers that adapt labeler.core and labeler.ml."""
