@@ -112,11 +112,27 @@ def _open(path: Path) -> Image.Image:
     return img
 
 
+def _check_complete(path: Path, fmt: str | None) -> None:
+    """Cheap truncation check without decoding: JPEG and PNG files end with a known marker."""
+    marker = {"JPEG": b"\xff\xd9", "PNG": b"IEND"}.get(fmt or "")
+    if marker is None:
+        return
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 4096))
+        tail = fh.read()
+    if marker not in tail:
+        raise ImageLoadError(path, f"the file is truncated (no {fmt} end marker)")
+
+
 def read_size(path: str | os.PathLike) -> tuple[int, int]:
-    """Displayed (width, height) from the file header, EXIF orientation applied; no full decode."""
+    """Displayed (width, height) from the file header, EXIF orientation applied; no full decode.
+    Also catches truncated JPEG/PNG files by their missing end marker."""
     path = Path(path)
     img = _open(path)
     try:
+        _check_complete(path, img.format)
         w, h = img.size
         if _orientation(img) in _TRANSPOSING_ORIENTATIONS:
             w, h = h, w

@@ -518,6 +518,20 @@ class Project:
             raise StoreError(f"No image with id {image_id}")
         return self._row_to_image(rows[0])
 
+    def images_by_ids(self, image_ids: Iterable[int]) -> list[ImageRecord]:
+        """The given images (unknown ids skipped), counting boxes per image through the index, so
+        refreshing a few rows of a 100,000-image list does not aggregate the whole boxes table."""
+        ids = list(image_ids)
+        out = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out += [self._row_to_image(r) for r in self._query(
+                "SELECT i.id, i.path, i.width, i.height, i.error, i.missing, i.reviewed, "
+                "(SELECT COUNT(*) FROM boxes WHERE image_id = i.id), "
+                "(SELECT COUNT(*) FROM boxes WHERE image_id = i.id AND state = 'predicted') "
+                f"FROM images i WHERE i.id IN ({','.join('?' * len(chunk))})", chunk)]
+        return out
+
     def image_by_path(self, rel: str) -> ImageRecord | None:
         rows = self._query(self._IMAGE_SELECT + " WHERE i.path=?", (rel,))
         return self._row_to_image(rows[0]) if rows else None
@@ -541,6 +555,13 @@ class Project:
                 [(int(reviewed), time.time() if reviewed else None, i) for i in ids],
             )
             self._changed("images", ids)
+
+    def mark_unreadable(self, image_id: int, reason: str) -> None:
+        """Record that decoding failed (a scan only reads headers); the next rescan re-checks it
+        if the file changes."""
+        with self._tx() as c:
+            c.execute("UPDATE images SET error=? WHERE id=?", (reason, image_id))
+            self._changed("images", [image_id])
 
     # ------------------------------------------------------------------ categories
     def categories(self) -> list[Category]:
@@ -569,7 +590,7 @@ class Project:
                 color = PALETTE[n[0] % len(PALETTE)]
             if position is None:
                 position = n[1] + 1
-            else:
+            elif c.execute("SELECT 1 FROM categories WHERE position=?", (position,)).fetchone():
                 c.execute("UPDATE categories SET position = position + 1 WHERE position >= ?", (position,))
             cur = c.execute(
                 "INSERT INTO categories (id, name, color, position) VALUES (?,?,?,?)",

@@ -1,0 +1,152 @@
+"""`labeler import`, `labeler export` and `labeler info`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from labeler.core.coco import CocoFormatError, export_coco, export_predictions, import_coco
+from labeler.core.store import BOX_STATES, IMAGE_STATUSES, Project, StoreError
+
+
+def _fail(msg: str) -> int:
+    print(f"labeler: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _scan_with_progress(project: Project) -> None:
+    from tqdm import tqdm
+
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        if bar is None and total > 500:
+            bar = tqdm(total=total, unit="img", desc="Scanning", file=sys.stderr)
+        if bar is not None:
+            bar.n = done
+            bar.refresh()
+
+    result = project.scan(progress)
+    if bar is not None:
+        bar.close()
+    if result.added or result.missing or result.reappeared:
+        print(f"Scanned {project.root}: {result.added} new, {result.missing} gone, "
+              f"{result.reappeared} back, {len(result.unreadable)} unreadable", file=sys.stderr)
+
+
+def _open_and_scan(folder: str) -> Project:
+    project = Project.open(folder)
+    _scan_with_progress(project)
+    return project
+
+
+def cmd_import(args) -> int:
+    try:
+        with _open_and_scan(args.folder) as project:
+            report = import_coco(project, args.file, as_predictions=args.as_predictions, merge=args.merge)
+    except (StoreError, CocoFormatError) as exc:
+        return _fail(str(exc))
+    print(report.summary())
+    return 0
+
+
+def cmd_export(args) -> int:
+    try:
+        if args.rescan:
+            project = _open_and_scan(args.folder)
+        else:
+            project = Project.open(args.folder, readonly=True)
+        with project:
+            if args.predictions:
+                n = export_predictions(project, args.predictions)
+                print(f"Wrote {n} predictions to {args.predictions}")
+            if args.output:
+                counts = export_coco(project, args.output, all_images=args.all_images)
+                print(f"Wrote {counts['images']} images, {counts['annotations']} boxes and "
+                      f"{counts['categories']} classes to {args.output}")
+    except StoreError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from labeler.core.store import DATA_DIR, DB_NAME
+
+    try:
+        fresh = not (Path(args.folder) / DATA_DIR / DB_NAME).exists()
+        project = _open_and_scan(args.folder) if (args.rescan or fresh) else Project.open(args.folder, readonly=True)
+    except StoreError as exc:
+        return _fail(str(exc))
+    with project:
+        images = project.images()
+        counts = {s: 0 for s in IMAGE_STATUSES}
+        for im in images:
+            counts[im.status] += 1
+        print(f"Project {project.root}")
+        print(f"Images: {len(images)}")
+        for s in IMAGE_STATUSES:
+            if counts[s] or s in ("unlabeled", "predicted", "reviewed"):
+                print(f"  {s:<11} {counts[s]:>8}")
+        by_cat = project.box_counts_by_category()
+        cats = project.categories()
+        print(f"Classes: {len(cats)}")
+        if cats:
+            width = max(len(c.name) for c in cats)
+            print(f"  {'class':<{width}}  " + "  ".join(f"{s:>9}" for s in BOX_STATES) + f"  {'total':>7}")
+            for c in cats:
+                row = by_cat.get(c.id, {})
+                print(f"  {c.name:<{width}}  " + "  ".join(f"{row.get(s, 0):>9}" for s in BOX_STATES)
+                      + f"  {sum(row.values()):>7}")
+        unreadable = [im for im in images if im.error]
+        if unreadable:
+            print(f"Unreadable files: {len(unreadable)}")
+            for im in unreadable:
+                print(f"  {im.path}: {im.error}")
+        missing = [im for im in images if im.missing]
+        if missing:
+            print(f"Missing files (boxes kept): {len(missing)}")
+            for im in missing[:20]:
+                print(f"  {im.path}")
+        runs = project.runs()
+        if runs:
+            print(f"Training runs: {len(runs)}")
+            for r in runs[-5:]:
+                best = f"best mAP@0.5 {r['best_map']:.3f}" if r["best_map"] is not None else "no mAP yet"
+                print(f"  #{r['id']} {r['architecture']} {r['status']}, {len(r['epochs'])} epochs, {best}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="import a COCO JSON file into a project",
+                       description="Import boxes from a COCO file (CVAT, Label Studio, Roboflow, labeler...). "
+                       "Images are matched by file_name (relative path, then base name); missing classes are "
+                       "created. Imported boxes are human and their images reviewed.")
+    p.add_argument("folder", help="the image folder (project)")
+    p.add_argument("file", help="COCO JSON file")
+    p.add_argument("--as-predictions", action="store_true",
+                   help="annotations with a score come in as unreviewed predictions")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the images' existing boxes (default: the file replaces them)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export the project as COCO JSON",
+                       description="Write the reviewed images and their human and accepted boxes as COCO JSON "
+                       "(atomically). Ids are stable across exports.")
+    p.add_argument("folder", help="the image folder (project)")
+    p.add_argument("-o", "--output", help="COCO JSON file to write")
+    p.add_argument("--all-images", action="store_true",
+                   help="include images not yet reviewed (with their human and accepted boxes)")
+    p.add_argument("--predictions", metavar="FILE",
+                   help="also write the model's predictions as a COCO results list (for COCOeval)")
+    p.add_argument("--rescan", action="store_true", help="scan the folder for new or vanished images first")
+    p.set_defaults(func=lambda a: cmd_export(a) if (a.output or a.predictions) else
+                   _fail("nothing to write: give -o FILE.json and/or --predictions FILE.json"))
+
+    p = sub.add_parser("info", help="show a project's images, classes, boxes and unreadable files",
+                       description="Counts of images by status, boxes by class and state, unreadable files "
+                       "with reasons, and training runs.")
+    p.add_argument("folder", help="the image folder (project)")
+    p.add_argument("--rescan", action="store_true", help="scan the folder first (opens the project for writing)")
+    p.set_defaults(func=cmd_info)

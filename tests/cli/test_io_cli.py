@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+
+from labeler.cli import main
+from labeler.core.store import Project
+
+from tests.core import imagefactory as f
+
+
+def make_folder(tmp_path):
+    d = tmp_path / "imgs"
+    d.mkdir()
+    f.rgb(d / "a.jpg", (64, 48))
+    f.exif_rotated_jpeg(d / "r.jpg", (80, 40), 6)
+    f.truncated_jpeg(d / "t.jpg")
+    return d
+
+
+def test_import_info_export(tmp_path, capsys):
+    d = make_folder(tmp_path)
+    coco = {"images": [{"id": 1, "file_name": "a.jpg"}, {"id": 2, "file_name": "r.jpg"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1, 2, 10, 10]},
+                            {"id": 2, "image_id": 2, "category_id": 3, "bbox": [0, 0, 40, 80]}],
+            "categories": [{"id": 3, "name": "dog"}]}
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(coco))
+    assert main(["import", str(d), str(src)]) == 0
+    assert "2 of 2 images matched; 2 boxes imported" in capsys.readouterr().out
+    assert main(["info", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "reviewed           2" in out
+    assert "dog" in out and "t.jpg: the file is truncated" in out
+    dst = tmp_path / "out" / "export.json"
+    assert main(["export", str(d), "-o", str(dst)]) == 0
+    data = json.loads(dst.read_text())
+    assert {(im["file_name"], im["width"], im["height"]) for im in data["images"]} == {("a.jpg", 64, 48), ("r.jpg", 40, 80)}
+
+
+def test_errors_are_clear_and_exit_nonzero(tmp_path, capsys):
+    d = make_folder(tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main(["import", str(d), str(bad)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "nope"), "-o", str(tmp_path / "x.json")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    with Project.open(d):
+        assert main(["import", str(d), str(bad)]) == 2  # held by "another" writer
+        assert "open in another labeler process" in capsys.readouterr().err
+
+
+def test_entry_point_version_and_help():
+    out = subprocess.run([sys.executable, "-m", "labeler", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("labeler ")
+    for cmd in ("import", "export", "info"):
+        r = subprocess.run([sys.executable, "-m", "labeler", cmd, "--help"], capture_output=True, text=True)
+        assert r.returncode == 0 and "usage: labeler " + cmd in r.stdout
