@@ -218,7 +218,7 @@ def test_export_is_atomic_on_failure(project, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(coco_mod.json, "dump", boom)
+    monkeypatch.setattr(coco_mod.json, "dumps", boom)
     with pytest.raises(Exception, match="No space left"):
         export_coco(project, out)
     assert out.read_text() == '{"old": true}'
