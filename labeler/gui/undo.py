@@ -33,11 +33,15 @@ class StoreCommand(QUndoCommand):
         self.command = command
         self.reporter = reporter
         self._first = True
+        # plain Python state that outlives the C++ object: QUndoStack deletes an obsolete command
+        # inside push(), so push() cannot ask the shell afterwards
+        self.outcome = {"applied": True}
 
     def redo(self) -> None:
         try:
             self.command.redo(self.project)
         except StoreError as exc:
+            self.outcome["applied"] = False
             self.setObsolete(True)
             if self.reporter:
                 self.reporter.failed.emit(str(exc))
@@ -81,5 +85,6 @@ def push(stack: QUndoStack, project: Project, command: core_commands.Command,
          reporter: UndoReporter | None = None) -> bool:
     """Push a core command; returns False (and reports) if it could not be applied."""
     shell = StoreCommand(project, command, reporter)
+    outcome = shell.outcome
     stack.push(shell)
-    return not shell.isObsolete()
+    return outcome["applied"]
