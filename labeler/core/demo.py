@@ -1,0 +1,172 @@
+"""The built-in demo project: generated scenes of coloured shapes, some labeled, most not.
+
+Each scene is a small photo-like image: a lit background (gradients, soft blobs, texture and
+noise), and zero to six objects of five classes (circle, square, triangle, star, cross) in random
+colours, sizes from small to large, some overlapping, some partly hidden by others. The first
+`n_reviewed` scenes come labeled and reviewed, as if a person had done them; the rest are
+unlabeled, for pre-labeling. Everything derives from `seed`, so the demo is the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from .store import Project
+
+CLASSES = ("circle", "square", "triangle", "star", "cross")
+CLASS_COLORS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4")
+SIZES = ((320, 240), (384, 288), (400, 300), (448, 336), (360, 360), (300, 400))
+
+
+def default_demo_dir() -> Path:
+    """Where `labeler --demo` keeps its demo project (the user's data folder)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("labeler", appauthor=False)) / "demo"
+
+
+def _background(rng: random.Random, w: int, h: int) -> Image.Image:
+    nrng = np.random.default_rng(rng.getrandbits(32))
+    # a lit gradient between two muted colours
+    c0 = np.array([rng.randint(30, 220) for _ in range(3)], float)
+    c1 = np.clip(c0 + np.array([rng.randint(-90, 90) for _ in range(3)]), 0, 255)
+    angle = rng.uniform(0, math.pi)
+    yy, xx = np.mgrid[0:h, 0:w]
+    t = ((xx * math.cos(angle) + yy * math.sin(angle)) / max(w, h) + 1) / 2
+    img = c0[None, None, :] * (1 - t[..., None]) + c1[None, None, :] * t[..., None]
+    # soft blobs (clutter that is not an object)
+    blobs = Image.new("RGB", (w, h), (0, 0, 0))
+    mask = Image.new("L", (w, h), 0)
+    d, dm = ImageDraw.Draw(blobs), ImageDraw.Draw(mask)
+    for _ in range(rng.randint(2, 7)):
+        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(20, 120)
+        col = tuple(int(np.clip(v + rng.randint(-60, 60), 0, 255)) for v in c0)
+        d.ellipse((cx - r, cy - r * rng.uniform(0.4, 1), cx + r, cy + r), fill=col)
+        dm.ellipse((cx - r, cy - r, cx + r, cy + r), fill=rng.randint(40, 140))
+    blur = rng.uniform(6, 16)
+    blobs = np.asarray(blobs.filter(ImageFilter.GaussianBlur(blur)), float)
+    alpha = np.asarray(mask.filter(ImageFilter.GaussianBlur(blur)), float)[..., None] / 255
+    img = img * (1 - alpha) + blobs * alpha
+    # thin lines: texture such as cables or floor boards
+    lines = Image.fromarray(img.astype(np.uint8))
+    dl = ImageDraw.Draw(lines)
+    for _ in range(rng.randint(0, 6)):
+        col = tuple(int(np.clip(v + rng.randint(-50, 50), 0, 255)) for v in c1)
+        dl.line([(rng.uniform(0, w), rng.uniform(0, h)), (rng.uniform(0, w), rng.uniform(0, h))],
+                fill=col, width=rng.randint(1, 3))
+    img = np.asarray(lines, float)
+    img += nrng.normal(0, rng.uniform(3, 14), img.shape)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+def _polygon(kind: str, cx: float, cy: float, r: float, rot: float) -> list[tuple[float, float]]:
+    if kind == "triangle":
+        pts = [(math.cos(rot + k * 2 * math.pi / 3), math.sin(rot + k * 2 * math.pi / 3)) for k in range(3)]
+    elif kind == "star":
+        pts = []
+        for k in range(10):
+            rr = 1.0 if k % 2 == 0 else 0.45
+            a = rot + k * math.pi / 5
+            pts.append((rr * math.cos(a), rr * math.sin(a)))
+    elif kind == "square":
+        pts = [(math.cos(rot + math.pi / 4 + k * math.pi / 2), math.sin(rot + math.pi / 4 + k * math.pi / 2))
+               for k in range(4)]
+    elif kind == "cross":
+        a, b = 1.0, 0.33
+        base = [(-b, -a), (b, -a), (b, -b), (a, -b), (a, b), (b, b), (b, a), (-b, a), (-b, b), (-a, b), (-a, -b), (-b, -b)]
+        c, s = math.cos(rot), math.sin(rot)
+        pts = [(x * c - y * s, x * s + y * c) for x, y in base]
+    else:
+        raise ValueError(kind)
+    return [(cx + r * x, cy + r * y) for x, y in pts]
+
+
+def _object_color(rng: random.Random, bg: tuple[int, int, int]) -> tuple[int, int, int]:
+    # Objects differ from their surroundings, but not always strongly.
+    for _ in range(20):
+        col = tuple(rng.randint(0, 255) for _ in range(3))
+        if sum(abs(a - b) for a, b in zip(col, bg)) > 140:
+            return col
+    return tuple(255 - v for v in bg)
+
+
+def _scene(rng: random.Random, w: int, h: int) -> tuple[Image.Image, list[tuple[str, float, float, float, float]]]:
+    img = _background(rng, w, h)
+    draw = ImageDraw.Draw(img)
+    n = 0 if rng.random() < 0.08 else rng.randint(1, 6)
+    boxes: list[tuple[str, float, float, float, float]] = []
+    for _ in range(n):
+        kind = rng.choice(CLASSES)
+        r = rng.uniform(10, min(w, h) * 0.22)
+        cx, cy = rng.uniform(r * 0.6, w - r * 0.6), rng.uniform(r * 0.6, h - r * 0.6)
+        bg = img.getpixel((int(min(max(cx, 0), w - 1)), int(min(max(cy, 0), h - 1))))
+        col = _object_color(rng, bg)
+        outline = tuple(int(v * 0.5) for v in col) if rng.random() < 0.5 else None
+        if kind == "circle":
+            ry = r * rng.uniform(0.85, 1.0)
+            pts = None
+            draw.ellipse((cx - r, cy - ry, cx + r, cy + ry), fill=col, outline=outline, width=2)
+            x1, y1, x2, y2 = cx - r, cy - ry, cx + r, cy + ry
+        else:
+            pts = _polygon(kind, cx, cy, r, rng.uniform(0, 2 * math.pi) if kind != "square" else rng.uniform(-0.3, 0.3))
+            draw.polygon(pts, fill=col, outline=outline)
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            x1, y1, x2, y2 = min(xs), min(ys), max(xs), max(ys)
+        x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2)
+        # a later object may cover part of an earlier one: both stay labeled, as a person would
+        boxes.append((kind, x1, y1, x2, y2))
+    # lighting: a global brightness/contrast change and a little blur, as from a camera
+    arr = np.asarray(img, float)
+    gain, bias = rng.uniform(0.7, 1.25), rng.uniform(-30, 30)
+    arr = np.clip((arr - 128) * rng.uniform(0.75, 1.15) + 128 * gain + bias - 128 * (gain - 1) * 0.5, 0, 255)
+    img = Image.fromarray(arr.astype(np.uint8))
+    if rng.random() < 0.3:
+        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.2)))
+    return img, boxes
+
+
+def write_demo(folder: str | os.PathLike, n_images: int = 200, n_reviewed: int = 40, seed: int = 0,
+               progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write the demo scenes into `folder` and make it a project: classes, and the first
+    `n_reviewed` scenes labeled by a "person" and reviewed. Returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    labels = []
+    for i in range(n_images):
+        w, h = rng.choice(SIZES)
+        img, boxes = _scene(rng, w, h)
+        name = f"scenes/scene_{i:03d}.{'png' if i % 10 == 9 else 'jpg'}"
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith(".jpg"):
+            img.save(path, quality=90)
+        else:
+            img.save(path)
+        labels.append((name, boxes))
+        if progress:
+            progress(i + 1, n_images + 1)
+    with Project.open(folder) as project:
+        project.scan()
+        with project.batch():
+            cats = {}
+            for name, color in zip(CLASSES, CLASS_COLORS):
+                existing = project.category_by_name(name)
+                cats[name] = existing.id if existing else project.add_category(name, color).id
+            for name, boxes in labels[:n_reviewed]:
+                image = project.image_by_path(name)
+                if project.boxes(image.id):
+                    continue  # written before: keep the person's edits
+                project.add_boxes(image.id, [(cats[k], x1, y1, x2, y2) for k, x1, y1, x2, y2 in boxes],
+                                  skip_degenerate=True)
+                project.set_reviewed(image.id, True)
+    if progress:
+        progress(n_images + 1, n_images + 1)
+    return folder
