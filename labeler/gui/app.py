@@ -1,0 +1,146 @@
+"""Start the app: QApplication, logging and the exception hook, then a project window or the start screen.
+
+`Launcher` owns the one open window: opening another folder opens it first (so a failure leaves the
+current one in place) and then closes the old window, which releases its project lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication, QProgressDialog
+
+from labeler.core.store import DATA_DIR, DB_NAME, Project, ProjectLockedError, StoreError
+from labeler.gui import settings
+from labeler.gui.background import BackgroundTask
+from labeler.gui.errors import ExceptionHook, setup_logging
+from labeler.gui.main_window import MainWindow, show_warning
+from labeler.gui.start_screen import StartScreen
+
+log = logging.getLogger(__name__)
+
+
+def demo_folder() -> Path:
+    return Path(platformdirs.user_data_dir("labeler")) / "demo"
+
+
+class Launcher(QObject):
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.window: MainWindow | None = None
+        self.start_screen: StartScreen | None = None
+        self._demo_task: BackgroundTask | None = None
+        self._demo_progress: QProgressDialog | None = None
+
+    def open_folder(self, folder: str | Path, scan: bool = True) -> bool:
+        """Open `folder` as a project in a new window; on failure say why and keep what is open."""
+        folder = Path(folder).expanduser()
+        if self.window is not None and self.window.isVisible() and folder.resolve() == self.window.project.root:
+            self.window.raise_()
+            return True
+        try:
+            project = Project.open(folder)
+        except ProjectLockedError as exc:
+            self._fail("The project is open elsewhere", str(exc))
+            return False
+        except StoreError as exc:
+            self._fail("Cannot open the folder", str(exc))
+            return False
+        settings.add_recent_folder(str(project.root))
+        log.info("Opened %s", project.root)
+        old, self.window = self.window, MainWindow(project)
+        self.window.open_folder_requested.connect(self.open_folder)
+        self.window.show()
+        if old is not None:
+            old.close()
+        if self.start_screen is not None:
+            self.start_screen.close()
+            self.start_screen = None
+        if scan:
+            self.window.rescan()  # off the GUI thread; the list refreshes when it ends
+        return True
+
+    def _fail(self, title: str, text: str) -> None:
+        log.warning("%s: %s", title, text)
+        if self.start_screen is not None and self.start_screen.isVisible():
+            self.start_screen.show_error(text)
+        else:
+            show_warning(self.window, title, text)
+            if self.window is None:  # nothing else open: offer another folder
+                self.show_start_screen().show_error(text)
+
+    def show_start_screen(self) -> StartScreen:
+        if self.start_screen is None:
+            self.start_screen = StartScreen()
+            self.start_screen.folder_chosen.connect(self.open_folder)
+            self.start_screen.demo_requested.connect(self.open_demo)
+        self.start_screen.refresh()
+        self.start_screen.show()
+        return self.start_screen
+
+    def open_demo(self) -> None:
+        """Open the demo project, writing it first (in a worker) if it is not there yet."""
+        folder = demo_folder()
+        if (folder / DATA_DIR / DB_NAME).exists():
+            self.open_folder(folder)
+            return
+        if self._demo_task is not None and self._demo_task.running:
+            return
+        from labeler.core.demo import write_demo
+
+        def work(progress):
+            return write_demo(folder, progress=lambda done, total, *_: progress(done, total))
+
+        self._demo_progress = QProgressDialog("Creating the demo project…", "", 0, 0)
+        self._demo_progress.setCancelButton(None)  # the writer cannot be interrupted half way
+        self._demo_progress.setWindowModality(Qt.WindowModality.ApplicationModal)
+        self._demo_progress.setMinimumDuration(300)
+        task = self._demo_task = BackgroundTask("Creating the demo project", work, parent=self)
+        task.progressed.connect(self._on_demo_progressed)
+        # open (or explain) before closing the progress dialog, so the app always has a window
+        task.finished.connect(lambda _path: (self.open_folder(folder), self._demo_progress.close()))
+        task.failed.connect(lambda msg: (self._fail("Cannot create the demo project", msg),
+                                         self._demo_progress.close()))
+        task.start()
+
+    def _on_demo_progressed(self, done: int, total: int) -> None:
+        if self._demo_progress is not None:
+            self._demo_progress.setRange(0, max(total, 1))
+            self._demo_progress.setValue(done)
+
+
+def _set_app_icon(app: QApplication) -> None:
+    try:
+        from labeler.gui.icons import app_icon
+
+        app.setWindowIcon(app_icon())
+    except Exception as exc:  # an incomplete install runs without its icon
+        log.warning("No application icon: %s", exc)
+
+
+def run_app(folder: str | None = None, demo: bool = False) -> int:
+    """Run the app until its last window closes; returns the exit code."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    settings.configure_application()
+    path = setup_logging()
+    log.info("labeler starting (log file %s)", path)
+    _set_app_icon(app)
+    hook = ExceptionHook(app)
+    launcher = Launcher(app)
+    if demo:
+        launcher.open_demo()
+    elif folder:
+        if not launcher.open_folder(folder):
+            launcher.show_start_screen()
+    else:
+        last = settings.last_folder()
+        if not (last and Path(last).is_dir() and launcher.open_folder(last)):
+            launcher.show_start_screen()
+    try:
+        return app.exec()
+    finally:
+        hook.restore()

@@ -1,0 +1,527 @@
+"""The annotation window: a composition root that builds the panels, wires them and persists layout.
+
+It holds the Project, its ProjectSignals, the one QUndoStack and its UndoReporter, and owns the
+actions (menus, toolbar, shortcuts). Domain work happens in labeler.core through commands and in
+workers; nothing here decides what a box or an image is.
+
+Other panels (pre-labeling, training) join through `add_dock` and `menu`, and follow the image the
+user is on through `current_image_changed` / `current_image_id()` / `selected_image_ids()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
+                               QSlider, QToolBar, QWidget)
+
+from labeler.core.store import Project, StoreError
+from labeler.gui import settings
+from labeler.gui.background import BackgroundTask
+from labeler.gui.box_list import BoxList
+from labeler.gui.canvas import Canvas
+from labeler.gui.class_panel import ClassPanel
+from labeler.gui.image_list import ImageListModel, ImageListPanel
+from labeler.gui.project_signals import ProjectSignals
+from labeler.gui.shortcuts import ShortcutsDialog
+from labeler.gui.undo import UndoReporter
+
+log = logging.getLogger(__name__)
+
+#: project setting: the image the user was on, to come back to it next time
+LAST_IMAGE_KEY = "last_image"
+#: how many images ahead (and one behind) the canvas decodes in advance
+PREFETCH_AHEAD = 2
+#: mouse and key gestures that are not QActions, for the shortcuts dialog
+GESTURES = [
+    ("Zoom around the cursor", "Mouse wheel"),
+    ("Pan", "Middle-drag, Space+drag"),
+    ("Nudge the selected boxes (10 px with Shift)", "Arrow keys"),
+    ("Select boxes", "Click, drag a rubber band"),
+    ("Set the selection's class to the n-th class (nothing selected: 1 = zoom 100 %)", "1 – 9"),
+]
+
+
+def show_warning(parent: QWidget | None, title: str, text: str) -> None:
+    """A modal warning; tests replace it."""
+    QMessageBox.warning(parent, title, text)
+
+
+def show_information(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.information(parent, title, text)
+
+
+def _icon(name: str):
+    try:
+        from labeler.gui.icons import icon
+
+        return icon(name)
+    except Exception as exc:  # an incomplete install shows text buttons, it does not fail
+        log.warning("No icon %s: %s", name, exc)
+        return None
+
+
+class MainWindow(QMainWindow):
+    #: the image shown on the canvas changed (image id)
+    current_image_changed = Signal(int)
+    #: the user asked to open another folder (the app replaces this window)
+    open_folder_requested = Signal(str)
+
+    def __init__(self, project: Project, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.project = project
+        self.signals = ProjectSignals(project, self)
+        self.undo_stack = QUndoStack(self)
+        self.reporter = UndoReporter(self)
+        self._current: int | None = None
+        self._tasks: dict[str, BackgroundTask] = {}
+        self._pool = QThreadPool(self)  # our own, so closing waits for a scan or export, not for others' work
+        self._layout_restored = False
+        self.docks: dict[str, QDockWidget] = {}
+        self._menus: dict[str, QMenu] = {}
+        self.setWindowTitle(f"{project.root.name} — labeler")
+        self.setObjectName("MainWindow")
+
+        self.canvas = Canvas(project, self.signals, self.undo_stack, self.reporter, self)
+        self.setCentralWidget(self.canvas)
+        self.image_model = ImageListModel(project, self)
+        self.image_panel = ImageListPanel(self.image_model)
+        self.class_panel = ClassPanel(project, self.signals, self.undo_stack, self.reporter)
+        self.box_list = BoxList(project, self.signals)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self.add_dock("Images", self.image_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.add_dock("Classes", self.class_panel)
+        self.add_dock("Boxes", self.box_list)
+        # the default layout: narrow side panels, the canvas gets the room (a saved layout overrides it)
+        self.resizeDocks([self.docks["Images"], self.docks["Classes"]], [250, 290], Qt.Orientation.Horizontal)
+        self._wire()
+        self.canvas.set_default_category(self.class_panel.default_category())
+        self.score_slider.setValue(round(settings.score_threshold() * 100))
+        self._on_score_slider_changed(self.score_slider.value())
+        self.resize(1280, 820)
+        last = project.get_setting(LAST_IMAGE_KEY)
+        start = last if self.image_model.record(last) is not None else self.image_model.first()
+        if start is not None:
+            self.go_to_image(start)
+
+    # ------------------------------------------------------------------ extension points
+    def add_dock(self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        """Add a panel in a dock (its visibility toggle goes into View); returns the dock."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")  # saveState needs stable names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[title] = dock
+        self.menu("View").addAction(dock.toggleViewAction())
+        return dock
+
+    def menu(self, name: str) -> QMenu:
+        """The top-level menu called `name`, created (before Help) on first use."""
+        if name not in self._menus:
+            m = QMenu(name, self)
+            m.setObjectName(f"menu_{name.lower()}")
+            help_menu = self._menus.get("Help")
+            if help_menu is not None:
+                self.menuBar().insertMenu(help_menu.menuAction(), m)
+            else:
+                self.menuBar().addMenu(m)
+            self._menus[name] = m
+        return self._menus[name]
+
+    def current_image_id(self) -> int | None:
+        return self._current
+
+    def selected_image_ids(self) -> list[int]:
+        """Images selected in the list (the current one if none)."""
+        ids = self.image_panel.selected_image_ids()
+        return ids or ([self._current] if self._current is not None else [])
+
+    def go_to_image(self, image_id: int | None) -> None:
+        if image_id is None or self.image_model.record(image_id) is None:
+            return
+        changed = image_id != self._current
+        self._current = image_id
+        if changed:
+            self.canvas.show_image(image_id)
+            ahead = [self.image_model.step(image_id, k) for k in range(1, PREFETCH_AHEAD + 1)]
+            ahead.append(self.image_model.step(image_id, -1))
+            self.canvas.prefetch([i for i in dict.fromkeys(ahead) if i is not None and i != image_id])
+            self.box_list.show_image(image_id)
+        self.image_panel.select_image(image_id)
+        self._show_image_status()
+        if changed:
+            self.current_image_changed.emit(image_id)
+
+    # ------------------------------------------------------------------ actions
+    def _action(self, key: str, text: str, slot, shortcuts=(), icon: str | None = None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        a.setObjectName(f"action_{key}")
+        a.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if icon and (ic := _icon(icon)) is not None:
+            a.setIcon(ic)
+        if tip:
+            a.setStatusTip(tip)
+        if shortcuts:  # the toolbar shows icons only: the tool tip names the keys
+            first = QKeySequence(shortcuts[0]).toString(QKeySequence.SequenceFormat.NativeText)
+            a.setToolTip(f"{text.replace('&', '').rstrip('…')} ({first})")
+        a.triggered.connect(lambda _checked=False: slot())
+        self.addAction(a)  # shortcuts work whichever panel has focus
+        self.actions_by_name[key] = a
+        return a
+
+    def _build_actions(self) -> None:
+        self.actions_by_name: dict[str, QAction] = {}
+        A = self._action
+        A("open", "&Open folder…", self.choose_folder, [QKeySequence.StandardKey.Open], "open-folder")
+        A("rescan", "&Rescan folder", self.rescan, ["F5"], tip="Look for new, changed and removed images")
+        A("import", "&Import COCO…", lambda: self.choose_import(False), icon="import")
+        A("import_predictions", "Import COCO &predictions…", lambda: self.choose_import(True))
+        A("export", "&Export COCO…", self.choose_export, ["Ctrl+E"], "export")
+        A("quit", "&Quit", self.close, [QKeySequence.StandardKey.Quit])
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcuts([QKeySequence("Ctrl+Z")])
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for key, a, ic in (("undo", undo, "undo"), ("redo", redo, "redo")):
+            a.setObjectName(f"action_{key}")
+            if (i := _icon(ic)) is not None:
+                a.setIcon(i)
+            self.addAction(a)
+            self.actions_by_name[key] = a
+        A("copy_previous", "Copy boxes from the &previous image", self.copy_from_previous, ["Ctrl+Shift+V"])
+        A("next", "&Next image", lambda: self.step(1), ["D", "Right"], "next-image")
+        A("previous", "&Previous image", lambda: self.step(-1), ["A", "Left"], "previous-image")
+        A("next_unreviewed", "Next image &not reviewed", self.next_not_reviewed, ["Shift+D"])
+        A("first", "&First image", lambda: self.go_to_image(self.image_model.first()), ["Home"])
+        A("last", "&Last image", lambda: self.go_to_image(self.image_model.last()), ["End"])
+        A("zoom_100", "Zoom &100 %", self.canvas.zoom_100, ["Ctrl+1"], "zoom-100")
+        A("find", "Filter images by &name", self._focus_filter, [QKeySequence.StandardKey.Find])
+        A("shortcuts", "&Keyboard shortcuts", self.show_shortcuts, ["F1"])
+        A("about", "&About labeler", self._about)
+        for key, a in self.canvas.edit_actions.items():
+            if a not in self.actions():
+                self.addAction(a)
+            self.actions_by_name.setdefault(key, a)
+
+    def _build_menus(self) -> None:
+        acts, canvas_acts = self.actions_by_name, self.canvas.edit_actions
+        f = self.menu("File")
+        f.addAction(acts["open"])
+        self.recent_menu = f.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        f.addAction(acts["rescan"])
+        f.addSeparator()
+        for k in ("import", "import_predictions", "export"):
+            f.addAction(acts[k])
+        f.addSeparator()
+        f.addAction(acts["quit"])
+        e = self.menu("Edit")
+        e.addActions([acts["undo"], acts["redo"]])
+        e.addSeparator()
+        view_keys = {"fit", "cancel"}
+        for key, a in canvas_acts.items():
+            if key not in view_keys:
+                e.addAction(a)
+        e.addAction(acts["copy_previous"])
+        v = self.menu("View")
+        for key in ("fit", "cancel"):
+            if key in canvas_acts:
+                v.addAction(canvas_acts[key])
+        v.addAction(acts["zoom_100"])
+        v.addAction(acts["find"])
+        v.addSeparator()
+        g = self.menu("Go")
+        for k in ("next", "previous", "next_unreviewed", "first", "last"):
+            g.addAction(acts[k])
+        h = self.menu("Help")
+        h.addActions([acts["shortcuts"], acts["about"]])
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Tools", self)
+        tb.setObjectName("toolbar_main")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.addToolBar(tb)
+        acts, canvas_acts = self.actions_by_name, self.canvas.edit_actions
+        tb.addAction(acts["open"])
+        tb.addSeparator()
+        tb.addActions([acts["previous"], acts["next"]])
+        tb.addSeparator()
+        toolbar_icons = {"draw": "draw-box", "delete": "delete", "accept": "accept",
+                         "accept_image": "accept-image", "fit": "fit-window"}
+        for key, icon_name in toolbar_icons.items():
+            if key in canvas_acts:
+                a = canvas_acts[key]
+                if a.icon().isNull() and (ic := _icon(icon_name)) is not None:
+                    a.setIcon(ic)
+                tb.addAction(a)
+        tb.addActions([acts["undo"], acts["redo"]])
+        tb.addSeparator()
+        self.score_label = QLabel()
+        self.score_slider = QSlider(Qt.Orientation.Horizontal)
+        self.score_slider.setRange(0, 100)
+        self.score_slider.setFixedWidth(140)
+        self.score_slider.setToolTip("Predictions scored below this are hidden (and Ctrl+Enter deletes them)")
+        tb.addWidget(QLabel(" Show predictions ≥ "))
+        tb.addWidget(self.score_slider)
+        tb.addWidget(self.score_label)
+        tb.addSeparator()
+        tb.addAction(acts["export"])
+        self.toolbar = tb
+        self.menu("View").addAction(tb.toggleViewAction())
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.progress = QProgressBar(maximumWidth=180, visible=False)
+        self.size_label, self.cursor_label, self.zoom_label, self.count_label = (QLabel() for _ in range(4))
+        self.count_label.setToolTip("Reviewed images / all images in the project")
+        sb.addPermanentWidget(self.progress)
+        for w in (self.size_label, self.cursor_label, self.zoom_label, self.count_label):
+            w.setContentsMargins(6, 0, 6, 0)
+            sb.addPermanentWidget(w)
+
+    # ------------------------------------------------------------------ wiring
+    def _wire(self) -> None:
+        c = self.canvas
+        c.cursor_moved.connect(self._on_canvas_cursor_moved)
+        c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        c.selection_changed.connect(self.box_list.select_boxes)
+        c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        c.image_shown.connect(lambda _i: self._show_image_status())
+        self.box_list.selection_requested.connect(c.select_boxes)
+        self.class_panel.default_category_changed.connect(c.set_default_category)
+        self.image_panel.image_activated.connect(self.go_to_image)
+        self.image_model.counts_changed.connect(self._on_counts_changed)
+        self.image_model.modelReset.connect(lambda: self.image_panel.select_image(self._current))
+        self.signals.boxes_changed.connect(self.image_model.refresh)
+        self.signals.images_changed.connect(self.image_model.refresh)
+        self.reporter.image_touched.connect(self.go_to_image)
+        self.reporter.failed.connect(self._on_edit_failed)
+        self.score_slider.valueChanged.connect(self._on_score_slider_changed)
+        self._on_counts_changed()
+
+    def _on_canvas_cursor_moved(self, x: float, y: float) -> None:
+        self.cursor_label.setText("" if x < 0 else f"x {x:.0f}, y {y:.0f}")
+
+    def _on_counts_changed(self) -> None:
+        self.count_label.setText(self.image_panel.count_text(with_shown=False))
+        self._show_image_status()
+
+    def _on_score_slider_changed(self, value: int) -> None:
+        self.score_label.setText(f"{value / 100:.2f} ")
+        self.canvas.set_score_threshold(value / 100)
+        self.box_list.set_score_threshold(value / 100)
+        settings.set_score_threshold(value / 100)
+
+    def _on_edit_failed(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
+        log.info("Edit refused: %s", text)
+
+    def _show_image_status(self) -> None:
+        rec = self.image_model.record(self._current) if self._current is not None else None
+        if rec is None:
+            self.size_label.setText("")
+        elif rec.missing:
+            self.size_label.setText("file missing")
+        elif rec.error:
+            self.size_label.setText("unreadable")
+        else:
+            self.size_label.setText(f"{rec.width} x {rec.height} px  ·  {rec.status}")
+
+    # ------------------------------------------------------------------ navigation
+    def step(self, delta: int) -> None:
+        self.go_to_image(self.image_model.step(self._current, delta))
+
+    def next_not_reviewed(self) -> None:
+        target = self.image_model.next_not_reviewed(self._current)
+        if target is None:
+            self.statusBar().showMessage("Every image shown is reviewed.", 6000)
+        self.go_to_image(target)
+
+    def copy_from_previous(self) -> None:
+        prev = self.image_model.step(self._current, -1)
+        if prev is None or prev == self._current:
+            self.statusBar().showMessage("There is no previous image to copy boxes from.", 6000)
+            return
+        self.canvas.copy_from_image(prev)
+
+    def _focus_filter(self) -> None:
+        self.docks["Images"].show()
+        self.image_panel.text_box.setFocus()
+        self.image_panel.text_box.selectAll()
+
+    # ------------------------------------------------------------------ background jobs
+    def run_task(self, key: str, task: BackgroundTask, done=None) -> bool:
+        """Start a worker (one per key); progress shows in the status bar. False if one is running."""
+        if key in self._tasks and self._tasks[key].running:
+            self.statusBar().showMessage(f"{task.name} is already running.", 6000)
+            return False
+        self._tasks[key] = task
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(task.name)
+        self.progress.show()
+        task.progressed.connect(self._on_task_progressed)
+        task.failed.connect(lambda msg: (self._task_ended(), show_warning(self, task.name, f"{task.name} failed: {msg}")))
+        task.finished.connect(lambda result: (self._task_ended(), done and done(result)))
+        task.start(self._pool)
+        return True
+
+    def tasks_running(self) -> bool:
+        return any(t.running for t in self._tasks.values())
+
+    def _on_task_progressed(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _task_ended(self) -> None:
+        if not self.tasks_running():
+            self.progress.hide()
+
+    def rescan(self) -> bool:
+        def done(result):
+            parts = [f"{result.added:,} new", f"{result.updated:,} changed", f"{result.missing:,} missing"]
+            if result.unreadable:
+                parts.append(f"{len(result.unreadable):,} unreadable")
+            self.statusBar().showMessage("Scan finished: " + ", ".join(parts) + ".", 10000)
+            if self._current is None:
+                self.go_to_image(self.image_model.first())
+
+        self.statusBar().showMessage(f"Scanning {self.project.root} …")
+        return self.run_task("scan", BackgroundTask("Scanning the folder", self.project.scan, parent=self), done)
+
+    def choose_export(self) -> None:
+        start = QSettings().value(settings.LAST_EXPORT_DIR) or str(self.project.root)
+        path, _ = QFileDialog.getSaveFileName(self, "Export COCO", str(Path(start) / "annotations.json"),
+                                              "COCO JSON (*.json)")
+        if path:
+            QSettings().setValue(settings.LAST_EXPORT_DIR, str(Path(path).parent))
+            self.export_to(path)
+
+    def export_to(self, path: str | Path, all_images: bool = False) -> bool:
+        """Write the reviewed images' boxes as COCO in a worker."""
+        from labeler.core.coco import export_coco
+
+        def work(progress):
+            return export_coco(self.project, path, all_images=all_images)
+
+        def done(counts):
+            self.statusBar().showMessage(
+                f"Exported {counts['images']:,} images, {counts['annotations']:,} boxes, "
+                f"{counts['categories']:,} classes to {path}", 10000)
+
+        return self.run_task("export", BackgroundTask("Exporting COCO", work, parent=self), done)
+
+    def choose_import(self, as_predictions: bool) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import COCO", str(self.project.root), "COCO JSON (*.json)")
+        if path:
+            self.import_from(path, as_predictions)
+
+    def import_from(self, path: str | Path, as_predictions: bool = False) -> bool:
+        """Import a COCO file in a worker. It replaces boxes wholesale, so it clears the undo history."""
+        from labeler.core.coco import import_coco
+
+        def work(progress):
+            return import_coco(self.project, path, as_predictions=as_predictions)
+
+        def done(report):
+            self.undo_stack.clear()  # earlier steps may refer to boxes the import replaced
+            self.image_model.refresh(())
+            self.class_panel.reload()
+            self.box_list.reload()
+            if self._current is None:
+                self.go_to_image(self.image_model.first())
+            show_information(self, "Import COCO", report.summary())
+
+        return self.run_task("import", BackgroundTask("Importing COCO", work, parent=self), done)
+
+    # ------------------------------------------------------------------ dialogs
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open image folder", str(self.project.root.parent))
+        if folder:
+            self.open_folder_requested.emit(folder)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in settings.recent_folders():
+            a = self.recent_menu.addAction(folder)
+            a.setEnabled(Path(folder).is_dir() and Path(folder) != self.project.root)
+            a.triggered.connect(lambda _c=False, f=folder: self.open_folder_requested.emit(f))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent folders").setEnabled(False)
+
+    def all_actions(self) -> list[QAction]:
+        """Every action, in menu order first, then those only on the window."""
+        out: list[QAction] = []
+
+        def walk(menu: QMenu):
+            for a in menu.actions():
+                if a.menu() is not None:
+                    walk(a.menu())
+                elif not a.isSeparator():
+                    out.append(a)
+
+        for m in self._menus.values():
+            walk(m)
+        out += [a for a in self.actions() if a not in out]
+        return out
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dlg = ShortcutsDialog(self.all_actions(), GESTURES, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        return dlg
+
+    def _about(self) -> None:
+        from labeler import __version__
+
+        show_information(self, "About labeler",
+                         f"labeler {__version__}\nProject: {self.project.root}\nStore: {self.project.data_dir}")
+
+    # ------------------------------------------------------------------ persistence
+    def showEvent(self, event) -> None:
+        # restored on first show, so docks added by other panels after construction are included
+        if not self._layout_restored:
+            self._layout_restored = True
+            s = QSettings()
+            if settings.layout_is_current():
+                if s.value(settings.GEOMETRY) is not None:
+                    self.restoreGeometry(s.value(settings.GEOMETRY))
+                if s.value(settings.STATE) is not None:
+                    self.restoreState(s.value(settings.STATE))
+            status = s.value(settings.STATUS_FILTER)
+            if status:
+                self.image_panel.set_status_filter(str(status))
+            self.canvas.setFocus()  # keys go to the canvas, not into the name filter
+        super().showEvent(event)
+
+    def save_layout(self) -> None:
+        s = QSettings()
+        s.setValue(settings.GEOMETRY, self.saveGeometry())
+        s.setValue(settings.STATE, self.saveState())
+        s.setValue(settings.STATUS_FILTER, self.image_model.filter()[0])
+        settings.mark_layout_current()
+
+    def closeEvent(self, event) -> None:
+        if self.tasks_running():
+            self._pool.waitForDone(30_000)  # a scan or export finishes its write before the store closes
+        self.save_layout()
+        try:
+            if self._current is not None and not self.project.readonly:
+                self.project.set_setting(LAST_IMAGE_KEY, self._current)
+        except StoreError:  # closed already (a second close)
+            pass
+        finally:
+            # nothing may reach the store once it is closed: queued notices and pending refreshes
+            self.signals.detach()
+            self.signals.blockSignals(True)
+            self.canvas.stop()
+            self.image_model.stop()
+            self.class_panel.stop()
+            self.project.close()
+        super().closeEvent(event)

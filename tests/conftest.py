@@ -1,0 +1,24 @@
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_folders(tmp_path_factory, monkeypatch):
+    """Keep QSettings, logs and the demo project out of the real home folder."""
+    home = tmp_path_factory.mktemp("userhome")
+    for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    try:
+        from PySide6.QtCore import QSettings
+    except ImportError:  # core-only environments
+        yield home
+        return
+    from labeler.gui.settings import configure_application
+
+    configure_application()  # bare QSettings() then finds the per-test file below
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
+    yield home
