@@ -10,10 +10,10 @@ import logging
 import sys
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
+from labeler.core.demo import default_demo_dir
 from labeler.core.store import DATA_DIR, DB_NAME, Project, ProjectLockedError, StoreError
 from labeler.gui import settings
 from labeler.gui.background import BackgroundTask
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def demo_folder() -> Path:
-    return Path(platformdirs.user_data_dir("labeler")) / "demo"
+    return default_demo_dir()
 
 
 class Launcher(QObject):
