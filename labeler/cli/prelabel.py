@@ -1,0 +1,258 @@
+"""`labeler prelabel` (run a detector over a folder) and `labeler weights` (list, download, import).
+
+Under torchrun (RANK/WORLD_SIZE set) the images are sharded across ranks, image i to rank i % N.
+Only rank 0 opens the project for writing (the store allows one writer); the other ranks read it
+and send their predictions to rank 0 in rounds, so a long multi-machine run keeps what finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from itertools import islice
+
+from labeler.core.store import Project, StoreError
+from labeler.ml.device import DEVICE_CHOICES, DeviceError
+from labeler.ml.models import ARCHITECTURES, DEFAULT_ARCHITECTURE, ModelError
+
+#: images each rank predicts between two hand-overs to rank 0
+ROUND = 32
+
+
+def _fail(msg: str) -> int:
+    print(f"labeler: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _choose_model(args, project):
+    from labeler.ml.predict import ModelChoice, default_model_choice
+
+    if args.model:
+        return ModelChoice.coco(args.model)
+    if args.checkpoint:
+        return ModelChoice.checkpoint(args.checkpoint, project.root)
+    if args.weights:  # torchvision weights for the default architecture
+        return ModelChoice.coco(DEFAULT_ARCHITECTURE)
+    return default_model_choice(project)
+
+
+def _class_mapping(args, project, loaded, may_write: bool) -> dict[int, int]:
+    from labeler.ml import class_map
+
+    if args.classes:
+        if args.classes.strip() == "all":
+            wanted = class_map.usable_names(loaded.label_names)
+        else:
+            wanted = args.classes.split(",")
+        if may_write:
+            chosen = class_map.bring_in_classes(project, loaded.label_names, wanted)
+            print(f"Classes brought in: {', '.join(chosen)}", file=sys.stderr)
+    elif not project.categories():
+        raise ValueError("The project has no classes yet. Choose which of the model's classes to bring in with "
+                         "--classes NAME,NAME (or --classes all). The model's classes: "
+                         + ", ".join(class_map.usable_names(loaded.label_names)))
+    mapping = class_map.effective_map(project, loaded.key, loaded.label_names)
+    labels = class_map.label_to_category(project, loaded.label_names, mapping)
+    if not labels:
+        raise ValueError("None of the model's classes maps to a project class (by name, or in the class map saved "
+                         "for this model). Add classes with the model's names, or use --classes.")
+    return labels
+
+
+def _distributed_setup(rank: int, world: int):
+    import torch.distributed as dist
+
+    # gloo carries the small result lists on any hardware; the model itself never syncs
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    return dist
+
+
+def cmd_prelabel(args) -> int:
+    from tqdm import tqdm
+
+    from labeler.ml.checkpoint import CheckpointError
+    from labeler.ml.predict import (PredictionSettings, Summary, distributed_rank, images_to_prelabel,
+                                    load_model, predict_images, shard)
+    from labeler.ml.weights import WeightsError
+
+    try:
+        rank, world = distributed_rank()
+    except ValueError as exc:
+        return _fail(str(exc))
+    dist = _distributed_setup(rank, world) if world > 1 else None
+    project = None
+    try:
+        if rank == 0:
+            project = Project.open(args.folder)
+            from labeler.cli.io import _scan_with_progress
+
+            _scan_with_progress(project)
+        device = args.device
+        if world > 1 and device in ("cuda", "auto"):
+            import os
+
+            import torch
+
+            if torch.cuda.is_available():
+                device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count()}"
+        if rank == 0:
+            choice = _choose_model(args, project)
+            loaded = load_model(choice, project_root=project.root, weights=args.weights, device=device)
+            labels = _class_mapping(args, project, loaded, may_write=True)
+        if dist is not None:
+            dist.barrier()  # rank 0 has scanned and created classes
+            if rank != 0:
+                project = Project.open(args.folder, readonly=True)
+                choice = _choose_model(args, project)
+                loaded = load_model(choice, project_root=project.root, weights=args.weights, device=device)
+                labels = _class_mapping(args, project, loaded, may_write=False)
+        settings = PredictionSettings(score_threshold=args.score, nms_iou=args.nms_iou, max_boxes=args.max_boxes,
+                                      batch_size=args.batch_size, amp=not args.no_amp, threads=args.threads)
+        all_ids = images_to_prelabel(project, args.images) if rank == 0 else None
+        if args.limit and rank == 0:
+            all_ids = all_ids[: args.limit]
+        if dist is not None:
+            # rank 0's list, so that its first writes cannot change what the others see as unlabeled
+            box = [all_ids]
+            dist.broadcast_object_list(box, src=0)
+            all_ids = box[0]
+        mine = shard(all_ids, rank, world)
+        if rank == 0:
+            what = f"{len(all_ids)} {'unlabeled ' if args.images == 'unlabeled' else ''}images"
+            print(f"Pre-labeling {what} with {loaded.key} on {loaded.device}"
+                  + (f" across {world} ranks" if world > 1 else ""), file=sys.stderr)
+        summary = Summary()
+        bar = tqdm(total=len(all_ids), unit="img", desc="Pre-labeling", file=sys.stderr, disable=rank != 0)
+        start = time.perf_counter()
+        try:
+            results = predict_images(project, loaded, mine, labels, settings, write=rank == 0)
+            if dist is None:
+                for result in results:
+                    summary.add(result)
+                    bar.update(1)
+            else:
+                rounds = math.ceil(math.ceil(len(all_ids) / world) / ROUND)
+                for _ in range(rounds):
+                    part = [(r.image_id, r.items, r.error) for r in islice(results, ROUND)]
+                    gathered = [None] * world if rank == 0 else None
+                    dist.gather_object(part, gathered, dst=0)
+                    if rank == 0:
+                        for k, rank_part in enumerate(gathered):
+                            for image_id, items, error in rank_part:
+                                if k and error:
+                                    project.mark_unreadable(image_id, error)
+                                elif k:
+                                    items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score)
+                                             for b in project.replace_predictions(image_id, items)]
+                                summary.images += 1
+                                summary.boxes += len(items)
+                                summary.failed += error is not None
+                            bar.update(len(rank_part))
+        except KeyboardInterrupt:
+            summary.cancelled = True
+            summary.seconds = time.perf_counter() - start
+            bar.close()
+            print(f"Interrupted; kept what finished: {summary.line()}", file=sys.stderr)
+            return 130
+        bar.close()
+        summary.seconds = time.perf_counter() - start
+        if rank == 0:
+            print(f"Pre-labeled {summary.line()}")
+        return 0
+    except (StoreError, CheckpointError, WeightsError, ModelError, DeviceError, ValueError) as exc:
+        return _fail(str(exc))
+    finally:
+        if project is not None:
+            project.close()
+        if dist is not None:
+            dist.destroy_process_group()
+
+
+def cmd_weights(args) -> int:
+    from labeler.ml import weights
+
+    try:
+        if args.action == "list":
+            for name in ARCHITECTURES:
+                w = weights.coco_weights(name)
+                state = "present" if w.present else "missing"
+                print(f"{name:<40} {state:<8} {w.path}")
+            return 0
+        if args.action == "download":
+            from tqdm import tqdm
+
+            if args.url and args.name == "all":
+                return _fail("--url names one file; give one model name with it")
+            names = list(ARCHITECTURES) if args.name == "all" else [args.name]
+            for name in names:
+                if weights.find_coco_weights(name) and not args.force:
+                    print(f"{name}: already at {weights.find_coco_weights(name)}")
+                    continue
+                bars = []
+
+                def progress(done, total, bars=bars, name=name):
+                    if not bars:  # made on the first byte, so an offline error prints no empty bar
+                        bars.append(tqdm(total=total or None, unit="B", unit_scale=True, unit_divisor=1024,
+                                         desc=name, file=sys.stderr))
+                    bars[0].n = done
+                    bars[0].refresh()
+
+                try:
+                    path = weights.download_coco_weights(name, progress=progress, url=args.url)
+                finally:
+                    for bar in bars:
+                        bar.close()
+                print(f"{name}: saved {path}")
+            return 0
+        path = weights.import_weights_file(args.file, args.model)
+        print(f"{args.model}: imported {args.file} as {path}")
+        return 0
+    except (weights.WeightsError, ModelError) as exc:
+        return _fail(str(exc))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "prelabel", help="pre-label images with a detector (COCO weights or a project checkpoint)",
+        description="Run Faster R-CNN over the project's images and store its boxes as unreviewed predictions. "
+        "Accepted and human boxes are never touched; re-running replaces only unreviewed predictions. "
+        "With neither --model nor --checkpoint, the project's chosen model is used (the best checkpoint once "
+        "trained), else the COCO weights of " + DEFAULT_ARCHITECTURE + ". Under torchrun the images are "
+        "sharded across ranks.")
+    p.add_argument("folder", help="the image folder (project)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--model", choices=list(ARCHITECTURES), metavar="NAME",
+                       help="torchvision COCO model: " + ", ".join(ARCHITECTURES))
+    which.add_argument("--checkpoint", metavar="PATH", help="a checkpoint written by `labeler train` (.pth + .json)")
+    p.add_argument("--weights", metavar="PATH",
+                   help="torchvision's own state-dict file for --model, instead of the downloaded one")
+    p.add_argument("--score", type=float, default=0.5, help="keep boxes scoring at least this (default 0.5)")
+    p.add_argument("--nms-iou", type=float, default=0.5, help="overlap above which boxes of a class merge (0.5)")
+    p.add_argument("--max-boxes", type=int, default=100, help="at most this many boxes per image (100)")
+    p.add_argument("--images", choices=("unlabeled", "all"), default="unlabeled",
+                   help="unlabeled: images with no boxes and not reviewed (default); all: every readable image")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto: CUDA, then MPS, then CPU")
+    p.add_argument("--batch-size", type=int, default=None, help="images per forward (default: 1 on CPU, 4 on GPU)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: all cores)")
+    p.add_argument("--no-amp", action="store_true", help="full precision on CUDA (default: mixed precision)")
+    p.add_argument("--classes", metavar="NAMES",
+                   help="model classes to bring into the project as new classes, comma-separated, or 'all' "
+                   "(needed when the project has no classes yet)")
+    p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)  # first N images (quick checks)
+    p.set_defaults(func=cmd_prelabel)
+
+    p = sub.add_parser("weights", help="list, download or import pretrained COCO weights",
+                       description="COCO weights live where torchvision keeps them ($TORCH_HOME/hub/checkpoints, "
+                       "torchvision's file names). Files are checked against the SHA-256 prefix in their name.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="show which weights are present and where they go")
+    d = actions.add_parser("download", help="download COCO weights (with a hash check)")
+    d.add_argument("name", choices=[*ARCHITECTURES, "all"])
+    d.add_argument("--url", help="download from this mirror URL instead of download.pytorch.org")
+    d.add_argument("--force", action="store_true", help="download again even if present")
+    i = actions.add_parser("import", help="copy a weights file brought from another computer into the cache")
+    i.add_argument("file", help="torchvision's .pth file for the model")
+    i.add_argument("--model", choices=list(ARCHITECTURES), required=True, help="which model the file is for")
+    p.set_defaults(func=cmd_weights)
