@@ -24,6 +24,8 @@ from labeler.gui.background import BackgroundTask
 from labeler.gui.box_list import BoxList
 from labeler.gui.canvas import Canvas
 from labeler.gui.class_panel import ClassPanel
+from labeler.gui.prelabel_panel import PrelabelPanel
+from labeler.gui.train_panel import TrainPanel
 from labeler.gui.image_list import ImageListModel, ImageListPanel
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.shortcuts import ShortcutsDialog
@@ -91,6 +93,8 @@ class MainWindow(QMainWindow):
         self.image_panel = ImageListPanel(self.image_model)
         self.class_panel = ClassPanel(project, self.signals, self.undo_stack, self.reporter)
         self.box_list = BoxList(project, self.signals)
+        self.prelabel_panel = PrelabelPanel(project, self.signals)
+        self.train_panel = TrainPanel(project, self.signals)
 
         self._build_actions()
         self._build_menus()
@@ -99,6 +103,12 @@ class MainWindow(QMainWindow):
         self.add_dock("Images", self.image_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock("Classes", self.class_panel)
         self.add_dock("Boxes", self.box_list)
+        self.add_dock("Pre-label", self.prelabel_panel)
+        self.add_dock("Train", self.train_panel)
+        # model work shares the lower right with the box list, as tabs: the canvas keeps its room
+        self.tabifyDockWidget(self.docks["Boxes"], self.docks["Pre-label"])
+        self.tabifyDockWidget(self.docks["Pre-label"], self.docks["Train"])
+        self.docks["Boxes"].raise_()
         # the default layout: narrow side panels, the canvas gets the room (a saved layout overrides it)
         self.resizeDocks([self.docks["Images"], self.docks["Classes"]], [250, 290], Qt.Orientation.Horizontal)
         self._wire()
@@ -205,6 +215,13 @@ class MainWindow(QMainWindow):
         A("find", "Filter images by &name", self._focus_filter, [QKeySequence.StandardKey.Find])
         A("shortcuts", "&Keyboard shortcuts", self.show_shortcuts, ["F1"])
         A("about", "&About labeler", self._about)
+        A("prelabel_panel", "&Pre-label images…", lambda: self.show_dock("Pre-label"), ["Ctrl+Shift+P"])
+        A("train_panel", "&Fine-tune the model…", lambda: self.show_dock("Train"), ["Ctrl+Shift+T"],
+          tip="Train on the reviewed images in the background, with a live chart")
+        prelabel_current = self.prelabel_panel.prelabel_current_action
+        prelabel_current.setObjectName("action_prelabel_current")
+        self.addAction(prelabel_current)
+        self.actions_by_name["prelabel_current"] = prelabel_current
         for key, a in self.canvas.edit_actions.items():
             if a not in self.actions():
                 self.addAction(a)
@@ -240,6 +257,9 @@ class MainWindow(QMainWindow):
         g = self.menu("Go")
         for k in ("next", "previous", "next_unreviewed", "first", "last"):
             g.addAction(acts[k])
+        m = self.menu("Model")
+        for k in ("prelabel_current", "prelabel_panel", "train_panel"):
+            m.addAction(acts[k])
         h = self.menu("Help")
         h.addActions([acts["shortcuts"], acts["about"]])
 
@@ -298,6 +318,9 @@ class MainWindow(QMainWindow):
         self.class_panel.default_category_changed.connect(c.set_default_category)
         self.image_panel.image_activated.connect(self.go_to_image)
         self.image_model.counts_changed.connect(self._on_counts_changed)
+        self.current_image_changed.connect(lambda _i: self._update_model_context())
+        self.image_panel.view.selectionModel().selectionChanged.connect(lambda *_: self._update_model_context())
+        self.train_panel.prelabel_requested.connect(self._prelabel_after_training)
         self.image_model.modelReset.connect(lambda: self.image_panel.select_image(self._current))
         self.signals.boxes_changed.connect(self.image_model.refresh)
         self.signals.images_changed.connect(self.image_model.refresh)
@@ -305,6 +328,18 @@ class MainWindow(QMainWindow):
         self.reporter.failed.connect(self._on_edit_failed)
         self.score_slider.valueChanged.connect(self._on_score_slider_changed)
         self._on_counts_changed()
+
+    def _update_model_context(self) -> None:
+        self.prelabel_panel.set_context(self._current, self.image_panel.selected_image_ids())
+
+    def _prelabel_after_training(self, image_ids: list) -> None:
+        self.show_dock("Pre-label")
+        self.prelabel_panel.run_on(list(image_ids))
+
+    def show_dock(self, title: str) -> None:
+        dock = self.docks[title]
+        dock.show()
+        dock.raise_()
 
     def _on_canvas_cursor_moved(self, x: float, y: float) -> None:
         self.cursor_label.setText("" if x < 0 else f"x {x:.0f}, y {y:.0f}")
@@ -510,6 +545,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.tasks_running():
             self._pool.waitForDone(30_000)  # a scan or export finishes its write before the store closes
+        # model runs end after the image or iteration in flight; finished work is already in the store
+        self.prelabel_panel.wait()
+        self.train_panel.wait()
         self.save_layout()
         try:
             if self._current is not None and not self.project.readonly:

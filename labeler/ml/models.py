@@ -49,6 +49,29 @@ ARCHITECTURES: dict[str, Architecture] = {
     ]
 }
 
+
+def _build_small(**kwargs):
+    from .small_models import build_small_fasterrcnn
+
+    return build_small_fasterrcnn(**kwargs)
+
+
+#: A small Faster R-CNN for training from scratch on a CPU (labeler.ml.small_models).
+SMALL_ARCHITECTURE = "fasterrcnn_small_fpn"
+#: Architectures that have no COCO weights: trained from scratch only. Kept apart from ARCHITECTURES
+#: (the COCO models that pre-labeling and the weights commands list); `architecture()` and
+#: `build_model` know both, so a checkpoint of either kind loads the same way.
+SCRATCH_ARCHITECTURES: dict[str, Architecture] = {
+    SMALL_ARCHITECTURE: Architecture(
+        SMALL_ARCHITECTURE, "Faster R-CNN small FPN (trains from scratch in minutes on a CPU)",
+        "FasterRCNN", None, None, 320, 448, custom=_build_small),
+}
+
+
+def trainable_architectures() -> dict[str, Architecture]:
+    """Every architecture training can use: the scratch-only ones first, then the COCO models."""
+    return {**SCRATCH_ARCHITECTURES, **ARCHITECTURES}
+
 DEFAULT_ARCHITECTURE = "fasterrcnn_mobilenet_v3_large_fpn"
 
 
@@ -58,9 +81,9 @@ class ModelError(Exception):
 
 def architecture(name: str) -> Architecture:
     try:
-        return ARCHITECTURES[name]
+        return ARCHITECTURES[name] if name in ARCHITECTURES else SCRATCH_ARCHITECTURES[name]
     except KeyError:
-        raise ModelError(f"Unknown model {name!r}; choose one of: {', '.join(ARCHITECTURES)}") from None
+        raise ModelError(f"Unknown model {name!r}; choose one of: {', '.join(trainable_architectures())}") from None
 
 
 def coco_class_names(name: str) -> list[str]:

@@ -292,3 +292,33 @@ def test_keys_navigate_from_the_list_but_type_into_the_filter(qtbot, window, pro
     window.image_panel.text_box.setFocus()
     qtbot.keyClicks(window.image_panel.text_box, "d")
     assert window.image_panel.text_box.text() == "d" and window.current_image_id() == ids[2]
+
+
+def test_model_panels_are_docked_and_p_prelabels_the_shown_image(qtbot, window, project):
+    pytest.importorskip("torch")
+    from labeler.ml.predict import ModelChoice
+    from tests.ml.prelabel_fixtures import save_tiny_checkpoint
+
+    assert {"Pre-label", "Train"} <= set(window.docks)
+    assert [a.text() for a in window.menu("Model").actions()][:1] == ["Pre-label current image"]
+    window.actions_by_name["train_panel"].trigger()
+    assert window.docks["Train"].isVisible()
+    panel = window.prelabel_panel
+    ckpt = save_tiny_checkpoint(project.root / ".labeler" / "runs" / "1" / "best.pth")
+    run = project.add_run("fasterrcnn_mobilenet_v3_large_320_fpn", {}, ["cat", "dog"])
+    project.update_run(run, status="done", checkpoint=".labeler/runs/1/best.pth", best_map=0.5)
+    qtbot.waitUntil(lambda: panel.model_box.count() == 5)  # the new run joins the model list
+    for name in ("cat", "dog"):
+        project.add_category(name)
+    panel.select_model(ModelChoice.checkpoint(ckpt, project.root))
+    panel.score_box.setValue(0.05)  # random weights score every class near 1/3
+    panel.device_box.setCurrentText("cpu")
+    window.go_to_image(image_ids(project)[2])
+    window.canvas.setFocus()
+    with qtbot.waitSignal(panel.run_finished, timeout=60_000) as blocker:
+        press(qtbot, window, Qt.Key.Key_P)
+    assert blocker.args[0].images == 1
+    shown = image_ids(project)[2]
+    assert [im.id for im in project.images() if im.predicted_count] == [shown]
+    # the canvas shows the new predictions without a reload
+    qtbot.waitUntil(lambda: len(window.canvas.box_items()) == project.image(shown).predicted_count)

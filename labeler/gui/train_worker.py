@@ -1,0 +1,104 @@
+"""The fine-tuning run on a worker thread.
+
+`TrainThread` only drives labeler.ml.train's generator and relays its events as signals; the GUI
+thread never touches the model. Iteration events go into a buffer that the GUI thread drains
+(`take_iterations`); `iterations_ready` is emitted only when the buffer goes from empty to not
+empty, so at most one such signal waits in the GUI's event queue however fast the engine yields, and
+no event waits for a later one to be delivered. Epoch events and the end of the run are signals of
+their own, emitted after the iterations before them were buffered.
+
+Events are told apart by their class name (IterationEvent, EpochEvent, TrainDone) rather than by
+isinstance, so that this module need not import labeler.ml.train (and torch) at start-up, and so a
+test can drive it with a small generator of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from typing import Callable
+
+from PySide6.QtCore import QThread, Signal
+
+log = logging.getLogger(__name__)
+
+def default_train_fn() -> Callable:
+    """labeler.ml.train.train, imported when a run starts (it pulls in torch lazily)."""
+    from labeler.ml.train import train
+
+    return train
+
+
+class TrainThread(QThread):
+    """Runs `train_fn(project, settings, should_stop=...)` and relays what it yields."""
+
+    #: IterationEvents wait in the buffer: call take_iterations()
+    iterations_ready = Signal()
+    #: an EpochEvent
+    epoch_ended = Signal(object)
+    #: the TrainDone that ended the run (also after Stop)
+    finished_run = Signal(object)
+    #: the message for the user (a TrainingError's text, or the error's type and text)
+    failed = Signal(str)
+
+    def __init__(self, project, settings, train_fn: Callable | None = None, parent=None):
+        super().__init__(parent)
+        self.project, self.settings = project, settings
+        self._train_fn = train_fn
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._buffer: list = []
+
+    def stop(self) -> None:
+        """Ask the engine to end after the current iteration; it keeps the best checkpoint."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def take_iterations(self) -> list:
+        """The IterationEvents yielded since the last call, oldest first (GUI thread)."""
+        with self._lock:
+            events, self._buffer = self._buffer, []
+        return events
+
+    def _buffer_iteration(self, event) -> None:
+        with self._lock:
+            was_empty = not self._buffer
+            self._buffer.append(event)
+        if was_empty:
+            self.iterations_ready.emit()
+
+    def run(self) -> None:
+        try:
+            train_fn = self._train_fn or default_train_fn()
+            events = train_fn(self.project, self.settings, should_stop=self._stop.is_set)
+            done = None
+            while True:
+                try:
+                    event = next(events)
+                except StopIteration as end:
+                    done = done or end.value  # the generator's return value is the TrainDone too
+                    break
+                kind = type(event).__name__
+                if kind == "IterationEvent":
+                    self._buffer_iteration(event)
+                elif kind == "EpochEvent":
+                    self.epoch_ended.emit(event)
+                elif kind == "TrainDone":
+                    done = event
+                else:
+                    log.warning("The training engine yielded an unknown event %r; ignored", event)
+            if done is None:
+                raise RuntimeError("The training engine ended without reporting its result")
+        except Exception as exc:  # shown to the user, never swallowed
+            if type(exc).__name__ == "TrainingError":
+                message = str(exc)
+            else:
+                log.error("Training failed:\n%s", traceback.format_exc())
+                message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self.failed.emit(message)
+        else:
+            self.finished_run.emit(done)

@@ -1,0 +1,263 @@
+"""Training data: a snapshot of the reviewed labels, the train/validation split, augmentation.
+
+The snapshot is plain data taken once when a run starts, so the user can keep editing while it
+trains. Images are decoded through labeler.core.images.load_image (EXIF orientation applied, the
+same pixels the boxes were drawn on) and kept in memory as uint8 tensors when they fit, because a
+small data set is read hundreds of times in one run.
+
+Augmentations are generic geometric and photometric transforms that move the boxes with the
+pixels: flips, quarter turns, zoom (random crops) and scale jitter, brightness/contrast/saturation.
+They are named in TrainSettings.augment so a project whose classes depend on orientation (say,
+"arrow left" against "arrow right") can turn the geometric ones off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+from labeler.core.images import ImageLoadError, load_image
+from labeler.core.store import ACCEPTED, HUMAN, MIN_BOX_SIZE
+
+#: every augmentation the trainer knows; TrainSettings.augment picks from these
+AUGMENTATIONS = ("hflip", "vflip", "rot90", "zoom", "scale", "color")
+DEFAULT_AUGMENT = AUGMENTATIONS
+
+
+class DataError(Exception):
+    """The labels cannot be trained on; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One reviewed image and its labels, frozen at the start of a run."""
+
+    path: str  # relative to the project root, forward slashes
+    file: str  # absolute path
+    width: int  # displayed size (EXIF orientation applied): the boxes' coordinate space
+    height: int
+    boxes: tuple[tuple[float, float, float, float], ...]
+    labels: tuple[int, ...]  # model labels: classes[label - 1]
+
+
+def split_of(path: str, val_fraction: float = 0.2) -> str:
+    """"train" or "val" for an image, from a hash of its relative path: stable across runs,
+    machines and edits, so a validation image never leaks into training."""
+    digest = hashlib.sha1(path.replace("\\", "/").encode("utf-8")).digest()
+    return "val" if _unit(digest) < val_fraction else "train"
+
+
+def _unit(digest: bytes) -> float:
+    return int.from_bytes(digest[:8], "big") / 2.0 ** 64
+
+
+def split_samples(samples: Sequence[Sample], val_fraction: float = 0.2) -> tuple[list[Sample], list[Sample]]:
+    """(train, val) by split_of, then at least one image on each side when there are two or more:
+    the image whose hash is nearest the boundary moves."""
+    train = [s for s in samples if split_of(s.path, val_fraction) == "train"]
+    val = [s for s in samples if split_of(s.path, val_fraction) == "val"]
+    key = lambda s: _unit(hashlib.sha1(s.path.encode("utf-8")).digest())  # noqa: E731
+    if len(samples) >= 2 and not val:
+        moved = min(train, key=key)
+        train.remove(moved)
+        val.append(moved)
+    elif len(samples) >= 2 and not train:
+        moved = max(val, key=key)
+        val.remove(moved)
+        train.append(moved)
+    return train, val
+
+
+def snapshot(project) -> tuple[list[str], list[Sample], int]:
+    """(class names in model order, reviewed samples, degenerate boxes dropped) from the store.
+
+    Reviewed images train with their accepted and human boxes; a reviewed image without boxes is a
+    negative (it teaches the model what is not an object). Missing and unreadable images are skipped.
+    """
+    classes = [c.name for c in project.categories()]
+    label_of = {c.id: i + 1 for i, c in enumerate(project.categories())}
+    samples, dropped = [], 0
+    for im in project.images():
+        if not im.reviewed or im.missing or im.error or not im.width or not im.height:
+            continue
+        boxes, labels = [], []
+        for b in project.boxes(im.id):
+            if b.state not in (ACCEPTED, HUMAN) or b.category_id not in label_of:
+                continue
+            x1, y1 = max(0.0, min(b.x1, b.x2)), max(0.0, min(b.y1, b.y2))
+            x2, y2 = min(float(im.width), max(b.x1, b.x2)), min(float(im.height), max(b.y1, b.y2))
+            if x2 - x1 < MIN_BOX_SIZE or y2 - y1 < MIN_BOX_SIZE:
+                dropped += 1  # a zero-width box cannot be regressed to; it would only add NaNs
+                continue
+            boxes.append((x1, y1, x2, y2))
+            labels.append(label_of[b.category_id])
+        samples.append(Sample(im.path, str(project.root / im.path), im.width, im.height, tuple(boxes), tuple(labels)))
+    return classes, samples, dropped
+
+
+class DetectionData:
+    """Decoded images of some samples, as uint8 CHW tensors scaled so the longer side is at most
+    `max_side`, with their boxes in the same pixels. Cached after the first read."""
+
+    def __init__(self, samples: Sequence[Sample], max_side: int, cache: bool = True):
+        self.samples = list(samples)
+        self.max_side = max_side
+        self._cache: dict[int, tuple] = {} if cache else None
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def landscape(self, i: int) -> bool:
+        s = self.samples[i]
+        return s.width >= s.height
+
+    def load(self, i: int):
+        """(uint8 tensor 3xHxW, boxes float tensor Nx4, labels int64 tensor N, scale to displayed pixels)."""
+        import numpy as np
+        import torch
+
+        if self._cache is not None and i in self._cache:
+            return self._cache[i]
+        s = self.samples[i]
+        try:
+            loaded = load_image(s.file, max_side=self.max_side)
+        except ImageLoadError as exc:
+            raise DataError(f"Cannot read a training image: {exc}. Fix or un-review it, then train again.") from None
+        img = loaded.image
+        if max(img.size) > self.max_side:  # load_image leaves images at most `max_side`; this is a guard
+            f = self.max_side / max(img.size)
+            img = img.resize((max(1, round(img.width * f)), max(1, round(img.height * f))))
+        scale_x, scale_y = img.width / s.width, img.height / s.height
+        pixels = torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+        boxes = torch.tensor(s.boxes, dtype=torch.float32).reshape(-1, 4)
+        boxes *= torch.tensor([scale_x, scale_y, scale_x, scale_y])
+        labels = torch.tensor(s.labels, dtype=torch.int64)
+        item = (pixels, boxes, labels, 1.0 / scale_x)
+        if self._cache is not None:
+            self._cache[i] = item
+        return item
+
+
+def quarter_turn_swaps(turns: int) -> bool:
+    return turns % 2 == 1
+
+
+class Augmenter:
+    """Random transforms of (uint8 image, boxes, labels) -> (float image in [0, 1], target)."""
+
+    def __init__(self, augment: Sequence[str] = DEFAULT_AUGMENT):
+        unknown = set(augment) - set(AUGMENTATIONS)
+        if unknown:
+            raise DataError(f"Unknown augmentation {sorted(unknown)}; known: {', '.join(AUGMENTATIONS)}")
+        self.augment = frozenset(augment)
+
+    def __call__(self, pixels, boxes, labels, turns: int, rng: random.Random):
+        import torch
+
+        img = pixels
+        if "zoom" in self.augment and rng.random() < 0.5:
+            img, boxes, labels = _random_crop(img, boxes, labels, rng)
+        if "hflip" in self.augment and rng.random() < 0.5:
+            img, boxes = img.flip(-1), _hflip_boxes(boxes, img.shape[-1])
+        if "vflip" in self.augment and rng.random() < 0.5:
+            img, boxes = img.flip(-2), _vflip_boxes(boxes, img.shape[-2])
+        for _ in range(turns % 4):
+            img, boxes = _rot90(img, boxes)
+        img = img.float().div_(255.0)
+        if "color" in self.augment:
+            img = _color_jitter(img, rng)
+        keep = ((boxes[:, 2] - boxes[:, 0]) >= MIN_BOX_SIZE) & ((boxes[:, 3] - boxes[:, 1]) >= MIN_BOX_SIZE)
+        return img, {"boxes": boxes[keep].contiguous(), "labels": labels[keep].to(torch.int64)}
+
+
+def _hflip_boxes(boxes, width: int):
+    out = boxes.clone()
+    out[:, 0], out[:, 2] = width - boxes[:, 2], width - boxes[:, 0]
+    return out
+
+
+def _vflip_boxes(boxes, height: int):
+    out = boxes.clone()
+    out[:, 1], out[:, 3] = height - boxes[:, 3], height - boxes[:, 1]
+    return out
+
+
+def _rot90(img, boxes):
+    """A quarter turn counter-clockwise: pixel (x, y) of a W-wide image goes to (y, W - x)."""
+    import torch
+
+    w = img.shape[-1]
+    out = torch.stack([boxes[:, 1], w - boxes[:, 2], boxes[:, 3], w - boxes[:, 0]], dim=1)
+    return img.rot90(1, dims=(-2, -1)), out
+
+
+def _random_crop(img, boxes, labels, rng: random.Random, min_visible: float = 0.4):
+    """A crop of 40-100 % of each side (objects look bigger, in new surroundings). A box keeps its
+    part inside the crop when at least `min_visible` of it is visible, as torchvision's
+    RandomIoUCrop does; a crop that would lose every box of a labeled image is not taken."""
+    h, w = img.shape[-2:]
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    for _ in range(10):
+        cw, ch = int(w * rng.uniform(0.4, 1.0)), int(h * rng.uniform(0.4, 1.0))
+        if cw < 8 or ch < 8:
+            continue
+        x0, y0 = rng.randint(0, w - cw), rng.randint(0, h - ch)
+        clipped = boxes.clone()
+        clipped[:, 0::2] = (boxes[:, 0::2] - x0).clamp(0, cw)
+        clipped[:, 1::2] = (boxes[:, 1::2] - y0).clamp(0, ch)
+        visible = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+        keep = visible >= min_visible * area
+        if len(boxes) and not keep.any():
+            continue
+        return img[:, y0:y0 + ch, x0:x0 + cw], clipped[keep], labels[keep]
+    return img, boxes, labels
+
+
+def _color_jitter(img, rng: random.Random):
+    """Brightness, contrast and saturation each scaled by 0.7-1.3 (float image in [0, 1])."""
+    b, c, s = (rng.uniform(0.7, 1.3) for _ in range(3))
+    gray = img.mul(img.new_tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0, keepdim=True)
+    img = gray + (img - gray) * s  # saturation
+    mean = gray.mean()
+    img = (img - mean) * c + mean * b  # contrast about the mean, then brightness
+    return img.clamp_(0.0, 1.0)
+
+
+class GroupedBatches:
+    """Batches of (index, quarter turns, seed) keys for one epoch: shuffled, each batch of images
+    with the same orientation after turning (so little padding is wasted), sharded across
+    distributed ranks with the same number of batches on every rank."""
+
+    def __init__(self, data: DetectionData, batch_size: int, turns: bool, repeat: int = 1,
+                 rank: int = 0, world_size: int = 1):
+        self.data, self.batch_size, self.turns, self.repeat = data, batch_size, turns, max(1, repeat)
+        self.rank, self.world_size = rank, world_size
+
+    def __len__(self) -> int:
+        n = len(self.data) * self.repeat
+        return max(1, math.ceil(n / (self.batch_size * self.world_size)))
+
+    def batches(self, epoch: int, seed: int) -> list[list[tuple[int, int, int]]]:
+        rng = random.Random(seed * 1_000_003 + epoch)  # the same on every rank
+        keys = []
+        for _ in range(self.repeat):
+            for i in range(len(self.data)):
+                keys.append((i, rng.randrange(4) if self.turns else 0, rng.getrandbits(31)))
+        rng.shuffle(keys)
+        groups: dict[bool, list] = {True: [], False: []}
+        for key in keys:
+            groups[self.data.landscape(key[0]) != quarter_turn_swaps(key[1])].append(key)
+        batches = []
+        for group in groups.values():
+            batches += [group[k:k + self.batch_size] for k in range(0, len(group), self.batch_size)]
+        need = len(self) * self.world_size
+        # a second orientation group can make one batch more than planned: the smallest is left out
+        batches.sort(key=len, reverse=True)
+        batches = batches[:need]
+        while len(batches) < need:  # pad by repeating, so every rank runs as many iterations
+            batches += batches[:need - len(batches)]
+        rng.shuffle(batches)
+        return batches[self.rank::self.world_size]

@@ -1,0 +1,588 @@
+"""Fine-tuning: a plain generator that trains a detector on the project's reviewed images.
+
+`train(project, settings, should_stop)` yields IterationEvents (throttled to ~10 per second),
+an EpochEvent after each epoch's validation, and finally a TrainDone (also its return value).
+It knows nothing of Qt or the terminal: the Fine-tune panel runs it on a worker thread, the
+`labeler train` command in the foreground, and under torchrun each rank runs it (rank 0 writes).
+
+The recipe is torchvision's detection recipe adapted to a few dozen images on a CPU: a small
+model by default (labeler.ml.small_models), AdamW with warmup and a cosine schedule (over the
+planned steps, or over the time budget), augmentation (dataset.py), aspect-ratio grouped batches,
+gradient clipping, mixed precision on CUDA and a NaN guard. An "epoch" on a tiny data set repeats
+the images until it holds at least EPOCH_IMAGES samples, so validation and checkpoints come every
+few seconds of training rather than every image or two.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from .checkpoint import CheckpointError, load_checkpoint, load_meta, load_state_dict, save_checkpoint
+from .dataset import DEFAULT_AUGMENT, Augmenter, DataError, DetectionData, GroupedBatches, snapshot, split_of, split_samples
+from .device import DeviceError, pick_device
+from .models import DEFAULT_ARCHITECTURE, SMALL_ARCHITECTURE, ModelError, architecture, build_model
+from . import distributed
+
+__all__ = ["TrainSettings", "IterationEvent", "EpochEvent", "TrainDone", "TrainingError", "split_of", "train",
+           "use_for_prelabeling", "MIN_REVIEWED"]
+
+SETTING_PRELABEL_MODEL = "prelabel.model"  # the key labeler.ml.predict reads
+MIN_REVIEWED = 2  # one to train on, one to validate
+EPOCH_IMAGES = 160  # a tiny data set is repeated to at least this many samples per epoch
+EVENT_INTERVAL_S = 0.1  # at most ~10 IterationEvents per second
+GRAD_CLIP = 10.0
+LOSS_NAMES = ("loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg")
+
+
+class TrainingError(Exception):
+    """Training cannot start or go on; the message is meant for the user."""
+
+
+@dataclass
+class TrainSettings:
+    architecture: str | None = None  # None: the default for the device (the fast small model on CPU)
+    epochs: int | None = None  # None and minutes None: a default that suits the device and data
+    minutes: float | None = None  # stop after this many minutes of training (best checkpoint kept)
+    start: str = "auto"  # "coco" | "last" | "scratch" | "auto" (coco if the weights are present, else scratch)
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
+    batch_size: int | None = None  # None: per-device default
+    lr: float | None = None
+    val_fraction: float = 0.2
+    seed: int = 0
+    workers: int | None = None
+    # additions beyond the agreed interface
+    augment: tuple[str, ...] = DEFAULT_AUGMENT  # names from labeler.ml.dataset.AUGMENTATIONS
+    repeat: int | None = None  # passes over the images per epoch; None: enough for EPOCH_IMAGES samples
+    min_size: int | None = None  # None: the architecture's input size
+    max_size: int | None = None
+    amp: bool = True  # mixed precision (CUDA only)
+
+
+@dataclass
+class IterationEvent:
+    epoch: int
+    epochs: int | None
+    iteration: int
+    iterations_per_epoch: int
+    step: int
+    total_steps: int | None
+    loss: float
+    smoothed_loss: float
+    lr: float
+    elapsed_s: float
+    eta_s: float | None
+
+
+@dataclass
+class EpochEvent:
+    epoch: int
+    epochs: int | None
+    losses: dict
+    map50: float
+    map: float
+    seconds: float
+    elapsed_s: float
+    checkpoint: str
+    is_best: bool
+
+
+@dataclass
+class TrainDone:
+    run_id: int
+    best_checkpoint: str | None
+    best_map50: float | None
+    epochs_done: int
+    stopped: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The settings with every default resolved for this device and data."""
+
+    architecture: str
+    start: str  # "coco" | "last" | "scratch" (auto resolved)
+    start_weights: str | None
+    device: str
+    batch_size: int
+    lr: float
+    epochs: int | None
+    minutes: float | None
+    repeat: int
+    min_size: int
+    max_size: int
+    workers: int
+    amp: bool
+    augment: tuple[str, ...]
+
+
+def default_architecture(device) -> str:
+    """The small model on a CPU; on a GPU the MobileNet model when its COCO weights are here."""
+    if device.type == "cuda" and _coco_weights(DEFAULT_ARCHITECTURE) is not None:
+        return DEFAULT_ARCHITECTURE
+    return SMALL_ARCHITECTURE
+
+
+def _coco_weights(name: str) -> Path | None:
+    if architecture(name).weights_enum is None:
+        return None
+    from .weights import find_coco_weights
+
+    return find_coco_weights(name)
+
+
+def last_checkpoint(project) -> Path | None:
+    """The best checkpoint of the project's latest run that left one."""
+    for run in reversed(project.runs()):
+        if run.get("checkpoint"):
+            path = project.root / run["checkpoint"]
+            if path.is_file():
+                return path
+    return None
+
+
+def plan(project, settings: TrainSettings, n_train: int, device) -> Plan:
+    """Resolve the defaults: model, starting point, batch size, learning rate, length."""
+    if settings.epochs is not None and settings.epochs < 1:
+        raise TrainingError("The number of epochs must be at least 1")
+    if settings.minutes is not None and settings.minutes <= 0:
+        raise TrainingError("The time limit must be more than 0 minutes")
+    try:
+        Augmenter(settings.augment)
+    except DataError as exc:
+        raise TrainingError(str(exc)) from None
+    arch_name = settings.architecture
+    if arch_name is not None:
+        try:
+            architecture(arch_name)
+        except ModelError as exc:
+            raise TrainingError(str(exc)) from None
+    start, weights = settings.start, None
+    if start not in ("auto", "coco", "last", "scratch"):
+        raise TrainingError(f"Unknown starting point {start!r}: choose coco, last, scratch or auto")
+    if start == "last":
+        path = last_checkpoint(project)
+        if path is None:
+            raise TrainingError("This project has no checkpoint yet to continue from; start from COCO weights or from scratch")
+        meta = load_meta(path)
+        if arch_name and arch_name != meta["architecture"]:
+            raise TrainingError(f"The last checkpoint is a {meta['architecture']} model, not {arch_name}; "
+                                "pick that model or another starting point")
+        arch_name, weights = meta["architecture"], str(path)
+    arch_name = arch_name or default_architecture(device)
+    if start in ("auto", "coco"):
+        coco = _coco_weights(arch_name)
+        if coco is not None:
+            start, weights = "coco", str(coco)
+        elif start == "coco":
+            if architecture(arch_name).weights_enum is None:
+                raise TrainingError(f"{arch_name} has no COCO weights; train it from scratch or pick another model")
+            from .weights import offline_message
+
+            raise TrainingError(f"The COCO weights for {arch_name} are not on this computer. Download them "
+                                f"(Pre-label panel, or the weights command), or start from scratch.\n"
+                                + offline_message(arch_name, "not downloaded yet"))
+        else:
+            start = "scratch"
+    arch = architecture(arch_name)
+    cpu = device.type == "cpu"
+    small = arch_name == SMALL_ARCHITECTURE
+    batch = settings.batch_size or (4 if cpu else 8)
+    if batch < 1:
+        raise TrainingError("The batch size must be at least 1")
+    # AdamW: a high rate for a model learning from scratch, a gentle one for pretrained weights
+    lr = settings.lr or ((2e-3 if small else 1e-3) if start == "scratch" else 2e-4)
+    epochs, minutes = settings.epochs, settings.minutes
+    repeat = settings.repeat or max(1, math.ceil(EPOCH_IMAGES / max(1, n_train)))
+    if epochs is None and minutes is None:
+        if cpu:  # 10 minutes for a few dozen images, longer for more, capped at two hours
+            minutes = float(min(120, max(10, round(n_train * 0.3))))
+        else:
+            epochs = int(min(60, max(12, 20_000 // max(1, n_train * repeat))))
+    workers = settings.workers if settings.workers is not None else (0 if cpu else min(4, os.cpu_count() or 1))
+    return Plan(arch_name, start, weights, str(device), batch, float(lr), epochs, minutes, repeat,
+                int(settings.min_size or arch.min_size), int(settings.max_size or arch.max_size), int(workers),
+                bool(settings.amp and device.type == "cuda"), tuple(settings.augment))
+
+
+def use_for_prelabeling(project, checkpoint_path) -> None:
+    """Make `checkpoint_path` the project's pre-labeling model (stored relative to the project)."""
+    path = Path(checkpoint_path)
+    if not path.is_absolute():
+        path = project.root / path
+    try:
+        load_meta(path)
+    except CheckpointError as exc:
+        raise TrainingError(f"Cannot pre-label with {path.name}: {exc}") from None
+    try:
+        rel = path.resolve().relative_to(project.root.resolve()).as_posix()
+    except ValueError:
+        rel = str(path.resolve())
+    project.set_setting(SETTING_PRELABEL_MODEL, {"kind": "checkpoint", "path": rel})
+
+
+# ---------------------------------------------------------------------------------------------- the run
+def train(project, settings: TrainSettings, should_stop: Callable[[], bool] = lambda: False, *, dist=None):
+    """Generator yielding IterationEvent / EpochEvent, and finally a TrainDone (also its return value).
+    `project` is a labeler.core.store.Project, opened for writing on rank 0 (read-only elsewhere).
+    should_stop() is polled after every iteration. Raises TrainingError."""
+    run = _Run(project, settings, should_stop, dist or distributed.from_environment())
+    return (yield from run.events())
+
+
+class _Run:
+    def __init__(self, project, settings: TrainSettings, should_stop, dist_info):
+        self.project, self.settings, self.should_stop, self.dist = project, settings, should_stop, dist_info
+        self.run_id: int | None = None
+        self.best_path: Path | None = None
+        self.best_map50: float | None = None
+        self.epoch_records: list[dict] = []
+
+    # -------------------------------------------------------------------------------- setup
+    def _device(self):
+        try:
+            device = pick_device(self.settings.device)
+        except DeviceError as exc:
+            raise TrainingError(str(exc)) from None
+        if self.dist.enabled and device.type == "cuda":
+            import torch
+
+            device = torch.device("cuda", self.dist.local_rank)
+        return device
+
+    def _data(self):
+        """Rank 0 snapshots the labels and hands them to the others."""
+        if not 0.0 < self.settings.val_fraction < 1.0:
+            raise TrainingError("The validation share must be between 0 and 1 (for example 0.2)")
+        snap = None
+        if self.dist.is_main:
+            snap = snapshot(self.project)
+        classes, samples, dropped = distributed.broadcast_object(self.dist, snap)
+        if not classes:
+            raise TrainingError("This project has no classes yet. Add the classes, label and review a few images, then train.")
+        if len(samples) < MIN_REVIEWED:
+            raise TrainingError(f"Training needs at least {MIN_REVIEWED} reviewed images (one to learn from, one to "
+                                f"validate on); this project has {len(samples)}. Review more images first.")
+        if not any(s.boxes for s in samples):
+            raise TrainingError("The reviewed images hold no boxes: draw or accept boxes on a few images, then train.")
+        train_s, val_s = split_samples(samples, self.settings.val_fraction)
+        return classes, train_s, val_s, dropped
+
+    def _model(self, plan_: Plan, classes, device):
+        import torch
+
+        torch.manual_seed(self.settings.seed)
+        model = build_model(plan_.architecture, len(classes) + 1, min_size=plan_.min_size, max_size=plan_.max_size,
+                            box_score_thresh=0.01)
+        if plan_.start_weights:
+            try:
+                _load_start(model, plan_, classes)
+            except CheckpointError as exc:
+                raise TrainingError(str(exc)) from None
+        if plan_.start == "coco":
+            _freeze_batchnorm(model.backbone)  # a batch of 4-8 images cannot re-estimate COCO's statistics
+        return model.to(device)
+
+    # -------------------------------------------------------------------------------- the loop
+    def events(self):
+        import torch
+
+        device = self._device()
+        distributed.setup(self.dist, device)
+        if self.dist.enabled and device.type == "cpu":
+            # each process on a shared CPU gets its share of the cores
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", self.dist.world_size))
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
+        classes, train_s, val_s, dropped = self._data()
+        try:
+            plan_ = plan(self.project, self.settings, len(train_s), device)
+        except (CheckpointError, ModelError) as exc:
+            raise TrainingError(str(exc)) from None
+        model = self._model(plan_, classes, device)
+        settings_record = {**asdict(self.settings), "resolved": asdict(plan_),
+                           "train_images": len(train_s), "val_images": len(val_s), "dropped_boxes": dropped}
+        settings_record["augment"] = list(self.settings.augment)
+        if self.dist.is_main:
+            self.run_id = self.project.add_run(plan_.architecture, settings_record, classes)
+        self.run_id = distributed.broadcast_object(self.dist, self.run_id)
+        self.run_dir = self.project.data_dir / "runs" / str(self.run_id)
+        self.meta_base = {"architecture": plan_.architecture, "classes": list(classes), "min_size": plan_.min_size,
+                          "max_size": plan_.max_size, "settings": settings_record, "run_id": self.run_id}
+        try:
+            done = yield from self._loop(model, plan_, classes, train_s, val_s, device)
+        except GeneratorExit:  # the consumer closed the generator: record it as stopped
+            self._finish("stopped", "Training was interrupted.")
+            raise
+        except TrainingError as exc:
+            self._finish("failed", str(exc))
+            raise
+        except DataError as exc:
+            self._finish("failed", str(exc))
+            raise TrainingError(str(exc)) from None
+        except BaseException as exc:
+            self._finish("failed", f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            distributed.teardown(self.dist)
+        yield done
+        return done
+
+    def _finish(self, status: str, message: str) -> None:
+        if not self.dist.is_main or self.run_id is None:
+            return
+        self.project.update_run(self.run_id, status=status, message=message, finished_at=time.time(),
+                                epochs=self.epoch_records, best_map=self.best_map50,
+                                checkpoint=self._rel(self.best_path) if self.best_path else None)
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.project.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _loop(self, model, plan_: Plan, classes, train_s, val_s, device):
+        import torch
+
+        rng = random.Random(self.settings.seed * 7919 + self.dist.rank)
+        train_data = DetectionData(train_s, max_side=int(plan_.max_size * 1.25))
+        val_data = DetectionData(val_s, max_side=plan_.max_size)
+        sampler = GroupedBatches(train_data, plan_.batch_size, turns="rot90" in plan_.augment, repeat=plan_.repeat,
+                                 rank=self.dist.rank, world_size=self.dist.world_size)
+        loader = _batch_stream(train_data, sampler, Augmenter(plan_.augment), self.settings.seed, plan_.workers,
+                               device.type == "cuda")
+        iters = len(sampler)
+        total_steps = plan_.epochs * iters if plan_.epochs else None
+        warmup = max(1, min(100, (total_steps or 10 ** 9) // 10, iters * 3))
+        ddp_model = distributed.wrap(model, self.dist, device)
+        optimizer = _optimizer(model, plan_.lr)
+        scaler = torch.amp.GradScaler("cuda", enabled=plan_.amp)
+        budget_s = plan_.minutes * 60 if plan_.minutes else None
+        train_sizes = _train_sizes(plan_) if "scale" in plan_.augment else ((plan_.min_size,), plan_.max_size)
+
+        started = time.perf_counter()
+        step, epoch, smoothed, last_event = 0, 0, None, 0.0
+        stopped, reason = False, ""
+        while True:
+            epoch += 1
+            epoch_start = time.perf_counter()
+            sums = {k: 0.0 for k in ("loss", *LOSS_NAMES)}
+            count = 0
+            model.train()
+            if plan_.start == "coco":
+                _freeze_batchnorm(model.backbone)
+            model.transform.min_size, model.transform.max_size = train_sizes
+            end_epoch = False
+            for it in range(iters):
+                images, targets = next(loader)
+                images = [im.to(device, non_blocking=True) for im in images]
+                targets = [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in targets]
+                elapsed = time.perf_counter() - started
+                frac = max(step / total_steps if total_steps else 0.0, elapsed / budget_s if budget_s else 0.0)
+                lr = _lr_at(plan_.lr, step, warmup, frac)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                with torch.autocast(device.type, enabled=plan_.amp):
+                    parts = ddp_model(images, targets)
+                loss = sum(parts.values())
+                loss_value = float(loss.detach())
+                if distributed.any_rank(self.dist, not math.isfinite(loss_value), device):
+                    kept = f" The best checkpoint so far is kept: {self.best_path}." if self.best_path else ""
+                    raise TrainingError(
+                        f"Training stopped: the loss became {loss_value} at epoch {epoch}, iteration {it + 1}. "
+                        f"Try a lower learning rate (it was {plan_.lr:g}), or check the boxes of the reviewed images.{kept}")
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
+                scaler.step(optimizer)
+                scaler.update()
+                step += 1
+                count += 1
+                sums["loss"] += loss_value
+                for k in LOSS_NAMES:
+                    sums[k] += float(parts[k].detach()) if k in parts else 0.0
+                smoothed = loss_value if smoothed is None else 0.9 * smoothed + 0.1 * loss_value
+                now = time.perf_counter()
+                elapsed = now - started
+                time_up = budget_s is not None and elapsed >= budget_s
+                end_epoch = distributed.any_rank(self.dist, bool(self.should_stop()) or time_up, device)
+                if now - last_event >= EVENT_INTERVAL_S or it == iters - 1 or end_epoch:
+                    last_event = now
+                    yield IterationEvent(epoch, plan_.epochs, it + 1, iters, step, total_steps, loss_value, smoothed,
+                                         lr, elapsed, _eta(elapsed, step, total_steps, budget_s))
+                if end_epoch:
+                    stopped = not time_up
+                    reason = "Stopped." if stopped else f"Reached the time limit of {plan_.minutes:g} minutes."
+                    break
+            model.transform.min_size, model.transform.max_size = (plan_.min_size,), plan_.max_size
+            losses = {k: v / max(1, count) for k, v in sums.items()}
+            event = self._end_epoch(model, plan_, epoch, losses, val_data, device, epoch_start, started)
+            if event is not None:
+                yield event
+            if end_epoch:
+                break
+            if plan_.epochs and epoch >= plan_.epochs:
+                reason = f"Finished {plan_.epochs} epochs."
+                break
+        best = f" Best validation mAP@0.5: {self.best_map50:.3f} ({self.best_path})." if self.best_path else ""
+        message = reason + best
+        self._finish("stopped" if stopped else "finished", message)
+        return TrainDone(self.run_id, str(self.best_path) if self.best_path else None, self.best_map50,
+                         epoch, stopped, message)
+
+    def _end_epoch(self, model, plan_: Plan, epoch: int, losses: dict, val_data, device, epoch_start, started):
+        """Validate, write the epoch's checkpoint (and best.pth when it is the best), record it (rank 0)."""
+        if not self.dist.is_main:
+            return None
+        from .evaluate import coco_map, predict_for_eval
+
+        model.eval()
+        truth, images = [], []
+        for i in range(len(val_data)):
+            pixels, boxes, labels, _ = val_data.load(i)
+            images.append(pixels.float().div(255.0))
+            truth.append((pixels.shape[-1], pixels.shape[-2], boxes, labels))
+        detections = predict_for_eval(model, images, device, plan_.amp)
+        map50, map_ = coco_map(truth, detections, len(model.roi_heads.box_predictor.cls_score.weight) - 1)
+        is_best = self.best_map50 is None or map50 > self.best_map50
+        metrics = {"map50": map50, "map": map_, "losses": losses}
+        meta = {**self.meta_base, "epoch": epoch, "metrics": metrics}
+        state = model.state_dict()
+        path = save_checkpoint(self.run_dir / f"epoch-{epoch}.pth", state, meta)
+        previous = self.run_dir / f"epoch-{epoch - 1}.pth"
+        if previous.exists():  # keep the last epoch's and the best checkpoint, not one per epoch
+            for p in (previous, previous.with_suffix(".json")):
+                p.unlink(missing_ok=True)
+        if is_best:
+            self.best_map50 = map50
+            self.best_path = save_checkpoint(self.run_dir / "best.pth", state, meta)
+        now = time.perf_counter()
+        record = {"epoch": epoch, **{k: round(v, 6) for k, v in losses.items()}, "map50": map50, "map": map_,
+                  "seconds": now - epoch_start, "elapsed_s": now - started, "is_best": is_best}
+        self.epoch_records.append(record)
+        self.project.update_run(self.run_id, epochs=self.epoch_records, best_map=self.best_map50,
+                                checkpoint=self._rel(self.best_path))
+        return EpochEvent(epoch, plan_.epochs, losses, map50, map_, now - epoch_start, now - started, str(path), is_best)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _train_sizes(plan_: Plan) -> tuple[tuple[int, ...], int]:
+    """Scale jitter: torchvision's transform picks one of these shorter sides per training image."""
+    lo, hi = int(plan_.min_size * 0.75), int(plan_.min_size * 1.25)
+    step = max(1, plan_.min_size // 10)
+    return tuple(range(lo, hi + 1, step)), int(plan_.max_size * 1.25)
+
+
+def _lr_at(base: float, step: int, warmup: int, frac: float, final: float = 0.02) -> float:
+    """Linear warmup over `warmup` steps, then a cosine from `base` to `final * base` over `frac` 0..1."""
+    warm = min(1.0, (step + 1) / warmup)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(max(frac, 0.0), 1.0)))
+    return base * warm * (final + (1 - final) * cosine)
+
+
+def _eta(elapsed: float, step: int, total_steps: int | None, budget_s: float | None) -> float | None:
+    etas = []
+    if total_steps:
+        etas.append(elapsed / max(1, step) * (total_steps - step))
+    if budget_s:
+        etas.append(budget_s - elapsed)
+    return max(0.0, min(etas)) if etas else None
+
+
+def _optimizer(model, lr: float):
+    """AdamW; no weight decay on norms and biases (decaying them only fights the normalisation)."""
+    import torch
+
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim <= 1 else decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+
+
+def _freeze_batchnorm(module) -> None:
+    import torch
+
+    for m in module.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad_(False)
+
+
+def _load_start(model, plan_: Plan, classes) -> None:
+    """Load the starting weights: every tensor that fits; the box predictor's rows are matched by
+    class name from a project checkpoint and left new (random) for COCO weights."""
+    if plan_.start == "last":
+        state, meta = load_checkpoint(plan_.start_weights)
+        old = list(meta["classes"])
+    else:
+        state, old = load_state_dict(plan_.start_weights), None
+    own = model.state_dict()
+    fitted = {}
+    for key, value in state.items():
+        if key not in own:
+            continue
+        if key.startswith("roi_heads.box_predictor."):
+            if old is None:
+                continue  # COCO's 91 classes: a new predictor for the project's classes
+            value = _remap_predictor(key, value, own[key], old, classes)
+        if value.shape == own[key].shape:
+            fitted[key] = value
+    if len(fitted) < len(own) // 2:
+        raise CheckpointError(f"{Path(plan_.start_weights).name} does not fit the {plan_.architecture} model")
+    model.load_state_dict(fitted, strict=False)
+
+
+def _remap_predictor(key: str, value, target, old_classes, new_classes):
+    """Rows of the old predictor for the classes both lists share (background row 0 too)."""
+    per = 4 if "bbox_pred" in key else 1
+    out = target.clone()
+    index = {name: i + 1 for i, name in enumerate(old_classes)}
+    pairs = [(0, 0)] + [(j + 1, index[name]) for j, name in enumerate(new_classes) if name in index]
+    for new, old in pairs:
+        if (old + 1) * per <= value.shape[0]:
+            out[new * per:(new + 1) * per] = value[old * per:(old + 1) * per]
+    return out
+
+
+def _batch_stream(data: DetectionData, sampler: GroupedBatches, augmenter: Augmenter, seed: int, workers: int,
+                  pin: bool):
+    """An endless iterator of augmented (images, targets) batches, epoch after epoch. With workers,
+    a DataLoader prepares batches in other processes (each keeps its own decoded-image cache)."""
+    import torch
+
+    class Batches(torch.utils.data.Dataset):
+        per_epoch = len(sampler)
+        _epoch, _batches = None, None
+
+        def __len__(self):
+            return 10 ** 9
+
+        def __getitem__(self, k: int):
+            epoch = k // self.per_epoch
+            if epoch != self._epoch:
+                self._epoch, self._batches = epoch, sampler.batches(epoch, seed)
+            images, targets = [], []
+            for index, turns, key_seed in self._batches[k % self.per_epoch]:
+                pixels, boxes, labels, _ = data.load(index)
+                image, target = augmenter(pixels, boxes, labels, turns, random.Random(key_seed))
+                images.append(image)
+                targets.append(target)
+            return images, targets
+
+    batches = Batches()
+    if workers <= 0:
+        k = 0
+        while True:
+            yield batches[k]
+            k += 1
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=workers,
+                                         pin_memory=pin, persistent_workers=True, prefetch_factor=4)
+    yield from loader

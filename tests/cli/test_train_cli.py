@@ -1,0 +1,92 @@
+"""`labeler train` end to end on tiny projects: in-process, after Ctrl+C, and under torchrun."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from labeler.cli import main  # noqa: E402
+from labeler.core.store import Project  # noqa: E402
+
+from tests.ml.train_fixtures import make_project  # noqa: E402
+
+TINY = ["--model", "fasterrcnn_small_fpn", "--size", "64", "--repeat", "1", "--batch-size", "2", "--device", "cpu",
+        "--from", "scratch", "-q"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def torch_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
+def test_train_prints_epochs_and_makes_the_checkpoint_the_prelabeling_model(tmp_path, capsys):
+    root = make_project(tmp_path / "p", n_images=5)
+    assert main(["train", str(root), "--epochs", "2", *TINY]) == 0
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if ln.startswith("epoch ")]
+    assert len(lines) == 2 and all("val mAP@0.5" in ln and "loss" in ln for ln in lines)
+    assert lines[0].startswith("epoch 1/2")
+    assert f"Best checkpoint: {root.resolve() / '.labeler/runs/1/best.pth'}" in out
+    with Project.open(root, readonly=True) as p:
+        assert p.get_setting("prelabel.model") == {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"}
+        assert p.runs()[0]["status"] == "finished"
+
+
+def test_train_reports_data_problems_without_a_traceback(tmp_path, capsys):
+    root = make_project(tmp_path / "p", n_images=3, reviewed=1)
+    assert main(["train", str(root), "--epochs", "1", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "at least 2 reviewed images" in err and "Traceback" not in err
+    assert main(["train", str(tmp_path / "missing"), *TINY]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_like_stop_and_keeps_the_best_checkpoint(tmp_path, capsys, monkeypatch):
+    import labeler.ml.train as train_mod
+
+    real_train = train_mod.train
+
+    def interrupted(*args, **kwargs):  # the user presses Ctrl+C during the first iteration's report
+        for ev in real_train(*args, **kwargs):
+            if isinstance(ev, train_mod.IterationEvent) and ev.step == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+            yield ev
+
+    monkeypatch.setattr(train_mod, "train", interrupted)
+    root = make_project(tmp_path / "p", n_images=8)
+    assert main(["train", str(root), "--epochs", "50", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "Stopped." in out and [ln for ln in out.splitlines() if ln.startswith("epoch ")] == \
+        [ln for ln in out.splitlines() if ln.startswith("epoch 1/50")]
+    assert "Best checkpoint:" in out and (root / ".labeler/runs/1/best.pth").is_file()
+    with Project.open(root, readonly=True) as p:
+        assert p.runs()[0]["status"] == "stopped"
+
+
+def test_torchrun_with_two_cpu_processes(tmp_path):
+    root = make_project(tmp_path / "p", n_images=6)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "TORCH_HOME": str(tmp_path / "torch"),
+           "MASTER_ADDR": "127.0.0.1"}
+    with socket.socket() as sock:  # torchrun's --master_port=0 hangs the c10d store; pick a free port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+           "-m", "labeler", "train", str(root), "--epochs", "2", *TINY]
+    proc = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("epoch ")]
+    assert len(lines) == 2  # rank 0 alone prints
+    with Project.open(root, readonly=True) as p:
+        runs = p.runs()
+    assert len(runs) == 1 and runs[0]["status"] == "finished"  # rank 0 alone writes
+    assert runs[0]["settings"]["resolved"]["batch_size"] == 2
+    assert (root / runs[0]["checkpoint"]).is_file()

@@ -1,0 +1,179 @@
+"""The training engine on tiny generated projects (64-px images, one epoch of 1-3 iterations)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from labeler.core.store import Box, Project  # noqa: E402
+from labeler.ml import train as train_mod  # noqa: E402
+from labeler.ml.checkpoint import load_checkpoint  # noqa: E402
+from labeler.ml.models import build_model  # noqa: E402
+from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainingError, train, use_for_prelabeling  # noqa: E402
+
+from tests.ml.train_fixtures import SIZE, make_project, tiny_settings  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def torch_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no COCO weights: "auto" means scratch
+
+
+def run_all(project, settings, should_stop=lambda: False):
+    return list(train(project, settings, should_stop))
+
+
+def test_short_run_emits_events_and_writes_a_loadable_checkpoint(tmp_path):
+    root = make_project(tmp_path / "p", n_images=5)
+    with Project.open(root) as p:
+        events = run_all(p, tiny_settings())
+        runs = p.runs()
+    iters = [e for e in events if isinstance(e, IterationEvent)]
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert iters and len(epochs) == 1 and isinstance(events[-1], TrainDone)
+    assert iters[-1].iteration == iters[-1].iterations_per_epoch and iters[-1].total_steps == iters[-1].step
+    assert set(epochs[0].losses) == {"loss", "loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg"}
+    assert 0.0 <= epochs[0].map50 <= 1.0 and 0.0 <= epochs[0].map <= epochs[0].map50
+    done = events[-1]
+    assert not done.stopped and done.epochs_done == 1 and done.best_checkpoint.endswith("best.pth")
+    state, meta = load_checkpoint(done.best_checkpoint)
+    assert meta["architecture"] == "fasterrcnn_small_fpn" and meta["classes"] == ["red", "blue"]
+    assert meta["min_size"] == SIZE and meta["epoch"] == 1 and "map50" in meta["metrics"]
+    # what pre-labeling does with it
+    model = build_model(meta["architecture"], len(meta["classes"]) + 1, min_size=meta["min_size"],
+                        max_size=meta["max_size"])
+    model.load_state_dict(state)
+    assert runs[-1]["status"] == "finished" and len(runs[-1]["epochs"]) == 1
+    assert (root / runs[-1]["checkpoint"]).resolve() == (root / ".labeler/runs/1/best.pth").resolve()
+    assert runs[-1]["settings"]["resolved"]["start"] == "scratch"
+
+
+def test_checkpoint_serves_prelabeling(tmp_path):
+    from labeler.ml.predict import ModelChoice, default_model_choice, load_model
+
+    root = make_project(tmp_path / "p", n_images=4)
+    with Project.open(root) as p:
+        done = run_all(p, tiny_settings())[-1]
+        use_for_prelabeling(p, done.best_checkpoint)
+        choice = default_model_choice(p)
+        assert choice == ModelChoice("checkpoint", path=".labeler/runs/1/best.pth")
+        loaded = load_model(choice, project_root=p.root, device="cpu")
+        assert loaded.label_names == ["__background__", "red", "blue"]
+        with pytest.raises(TrainingError, match="Cannot pre-label"):
+            use_for_prelabeling(p, tmp_path / "nothing.pth")
+        assert default_model_choice(p) == choice  # the setting is unchanged
+
+
+def test_stop_ends_within_one_iteration_and_keeps_a_checkpoint(tmp_path):
+    root = make_project(tmp_path / "p", n_images=8)
+    calls = []
+    with Project.open(root) as p:
+        events = run_all(p, tiny_settings(epochs=5), should_stop=lambda: calls.append(1) or True)
+        run = p.runs()[-1]
+    iters = [e for e in events if isinstance(e, IterationEvent)]
+    assert len(calls) == 1 and [e.step for e in iters] == [1]
+    done = events[-1]
+    assert done.stopped and done.epochs_done == 1 and done.best_checkpoint
+    assert run["status"] == "stopped" and "Stopped" in run["message"]
+
+
+def test_copes_with_empty_images_degenerate_boxes_and_unused_classes(tmp_path):
+    root = make_project(tmp_path / "p", n_images=6, classes=("red",))
+    with Project.open(root) as p:
+        p.add_category("never used")  # a class without boxes
+        ims = p.images()
+        p.delete_boxes([b.id for b in p.boxes(ims[0].id)])  # a reviewed image without boxes: a negative
+        cat = p.categories()[0].id
+        # a zero-width box (the store refuses to draw one, but an old or imported store may hold it)
+        p.restore_boxes([Box(10_000, ims[1].id, cat, 20.0, 10.0, 20.0, 30.0)])
+        events = run_all(p, tiny_settings(augment=("hflip", "vflip", "rot90", "zoom", "scale", "color")))
+        run = p.runs()[-1]
+    assert isinstance(events[-1], TrainDone) and events[-1].best_checkpoint
+    assert run["settings"]["dropped_boxes"] == 1
+    _, meta = load_checkpoint(events[-1].best_checkpoint)
+    assert meta["classes"] == ["red", "never used"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("one reviewed", "at least 2 reviewed images"),
+    ("no classes", "no classes"),
+    ("no boxes", "hold no boxes"),
+])
+def test_clear_messages_for_data_that_cannot_train(tmp_path, case, message):
+    if case == "one reviewed":
+        root = make_project(tmp_path / "p", n_images=3, reviewed=1)
+    elif case == "no classes":
+        root = make_project(tmp_path / "p", n_images=3, classes=(), boxes=False)
+    else:
+        root = make_project(tmp_path / "p", n_images=3, boxes=False)
+    with Project.open(root) as p:
+        with pytest.raises(TrainingError, match=message):
+            run_all(p, tiny_settings())
+        assert p.runs() == []  # nothing recorded, nothing written
+    assert not (root / ".labeler" / "runs").exists()
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(start="coco"), "COCO weights"),
+    (dict(start="last"), "no checkpoint yet"),
+    (dict(architecture="no_such_model"), "Unknown model"),
+    (dict(epochs=0), "at least 1"),
+    (dict(val_fraction=1.5), "between 0 and 1"),
+    (dict(augment=("hflip", "mirror-universe")), "Unknown augmentation"),
+])
+def test_clear_messages_for_bad_settings(tmp_path, change, message):
+    root = make_project(tmp_path / "p", n_images=3)
+    with Project.open(root) as p:
+        with pytest.raises(TrainingError, match=message):
+            run_all(p, tiny_settings(**change))
+
+
+def test_nan_loss_stops_with_a_message(tmp_path, monkeypatch):
+    import torchvision.models.detection.roi_heads as roi_heads
+
+    def nan_loss(class_logits, box_regression, labels, regression_targets):
+        nan = class_logits.sum() * float("nan")
+        return nan, nan
+
+    monkeypatch.setattr(roi_heads, "fastrcnn_loss", nan_loss)
+    root = make_project(tmp_path / "p", n_images=4)
+    with Project.open(root) as p:
+        with pytest.raises(TrainingError, match="loss became nan.*lower learning rate"):
+            run_all(p, tiny_settings())
+        run = p.runs()[-1]
+    assert run["status"] == "failed" and "nan" in run["message"]
+
+
+def test_continue_from_the_last_checkpoint_with_a_new_class(tmp_path):
+    root = make_project(tmp_path / "p", n_images=4)
+    with Project.open(root) as p:
+        first = run_all(p, tiny_settings())[-1]
+        old_state, _ = load_checkpoint(first.best_checkpoint)
+        p.add_category("green", position=0)  # the class order changes: rows must follow the names
+        events = run_all(p, tiny_settings(start="last", lr=1e-12))
+        run = p.runs()[-1]
+    assert run["settings"]["resolved"]["start"] == "last"
+    state, meta = load_checkpoint(events[-1].best_checkpoint)
+    assert meta["classes"] == ["green", "red", "blue"]
+    key = "roi_heads.box_predictor.cls_score.weight"
+    # with a negligible learning rate the shared rows keep their values; red was row 1 and is now row 2
+    assert torch.allclose(state[key][2], old_state[key][1], atol=1e-4)
+    assert torch.allclose(state[key][3], old_state[key][2], atol=1e-4)
+    assert torch.allclose(state["backbone.stem.0.0.weight"], old_state["backbone.stem.0.0.weight"], atol=1e-4)
+
+
+def test_plan_defaults_suit_the_device(tmp_path):
+    root = make_project(tmp_path / "p", n_images=3)
+    with Project.open(root) as p:
+        plan = train_mod.plan(p, train_mod.TrainSettings(), n_train=32, device=torch.device("cpu"))
+        assert plan.architecture == "fasterrcnn_small_fpn" and plan.start == "scratch"
+        assert plan.minutes == 10 and plan.epochs is None and plan.workers == 0 and not plan.amp
+        assert plan.repeat * 32 >= train_mod.EPOCH_IMAGES
+        gpu = train_mod.plan(p, train_mod.TrainSettings(), n_train=32, device=torch.device("cuda"))
+        assert gpu.epochs and gpu.minutes is None and gpu.amp
+        explicit = train_mod.plan(p, dataclasses.replace(train_mod.TrainSettings(), minutes=3.0, batch_size=1),
+                                  n_train=32, device=torch.device("cpu"))
+        assert explicit.minutes == 3.0 and explicit.batch_size == 1
