@@ -104,10 +104,10 @@ class MainWindow(QMainWindow):
         self.add_dock("Classes", self.class_panel)
         self.add_dock("Boxes", self.box_list)
         self.add_dock("Pre-label", self.prelabel_panel)
-        self.add_dock("Train", self.train_panel)
+        self.add_dock("Fine-tune", self.train_panel)
         # model work shares the lower right with the box list, as tabs: the canvas keeps its room
         self.tabifyDockWidget(self.docks["Boxes"], self.docks["Pre-label"])
-        self.tabifyDockWidget(self.docks["Pre-label"], self.docks["Train"])
+        self.tabifyDockWidget(self.docks["Pre-label"], self.docks["Fine-tune"])
         self.docks["Boxes"].raise_()
         # the default layout: narrow side panels, the canvas gets the room (a saved layout overrides it)
         self.resizeDocks([self.docks["Images"], self.docks["Classes"]], [250, 290], Qt.Orientation.Horizontal)
@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         A("shortcuts", "&Keyboard shortcuts", self.show_shortcuts, ["F1"])
         A("about", "&About labeler", self._about)
         A("prelabel_panel", "&Pre-label images…", lambda: self.show_dock("Pre-label"), ["Ctrl+Shift+P"])
-        A("train_panel", "&Fine-tune the model…", lambda: self.show_dock("Train"), ["Ctrl+Shift+T"],
+        A("train_panel", "&Fine-tune the model…", lambda: self.show_dock("Fine-tune"), ["Ctrl+Shift+T"],
           tip="Train on the reviewed images in the background, with a live chart")
         prelabel_current = self.prelabel_panel.prelabel_current_action
         prelabel_current.setObjectName("action_prelabel_current")

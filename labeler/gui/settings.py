@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication, QSettings
 
 ORGANIZATION = "labeler"
 APPLICATION = "labeler"
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2  # 2: the Pre-label and Train docks
 MAX_RECENT = 10
 
 VERSION = "settings_version"

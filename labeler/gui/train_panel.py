@@ -417,6 +417,8 @@ class TrainPanel(QWidget):
                                     f"epoch{'s' if done.epochs_done != 1 else ''}")
         best = f"Best val mAP@0.5: {done.best_map50:.3f}. " if done.best_map50 is not None else ""
         kept = "" if done.best_checkpoint else "No checkpoint was kept. "
+        if done.message and "mAP" in done.message:  # the engine's message already names the best result
+            best = ""
         self._say(f"{done.message} {best}{kept}".strip() if done.message else f"{best}{kept}".strip() or "Done.")
         self.reload_runs()
         self._select_run(done.run_id, redraw=self._view_run is not None)

@@ -299,10 +299,10 @@ def test_model_panels_are_docked_and_p_prelabels_the_shown_image(qtbot, window, 
     from labeler.ml.predict import ModelChoice
     from tests.ml.prelabel_fixtures import save_tiny_checkpoint
 
-    assert {"Pre-label", "Train"} <= set(window.docks)
+    assert {"Pre-label", "Fine-tune"} <= set(window.docks)
     assert [a.text() for a in window.menu("Model").actions()][:1] == ["Pre-label current image"]
     window.actions_by_name["train_panel"].trigger()
-    assert window.docks["Train"].isVisible()
+    assert window.docks["Fine-tune"].isVisible()
     panel = window.prelabel_panel
     ckpt = save_tiny_checkpoint(project.root / ".labeler" / "runs" / "1" / "best.pth")
     run = project.add_run("fasterrcnn_mobilenet_v3_large_320_fpn", {}, ["cat", "dog"])

@@ -1,0 +1,108 @@
+"""Training throughput: labeler.ml.train against a bare torchvision loop, same model, same images.
+
+The bare loop is what a script would do: for every batch, PIL open + EXIF orientation + to_tensor,
+forward with targets, backward, step (SGD, no augmentation, no validation, nothing written). The
+pipeline is labeler.ml.train.train: label snapshot, decoded images cached at the model's input
+size, aspect-grouped batches, augmentation, AdamW with warmup and cosine decay, progress events
+(validation and checkpoints run after the timed iterations and are not counted).
+
+Both sides train `fasterrcnn_small_fpn` (the CPU default) at the same input size and batch size,
+for the same number of images, in this process. Printed: images per second of each, and the
+ratio pipeline / bare (> 1: the pipeline is faster; goal on a CPU >= 1.0).
+Run: python benchmarks/train.py [--images 160] [--iterations 30] [--batch-size 2] [--size 320]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
+from torchvision.transforms.functional import to_tensor  # noqa: E402
+
+from labeler.core.demo import write_demo  # noqa: E402
+from labeler.core.store import Project  # noqa: E402
+from labeler.ml.models import build_model  # noqa: E402
+from labeler.ml.train import IterationEvent, TrainSettings, train  # noqa: E402
+
+ARCH = "fasterrcnn_small_fpn"
+
+
+def bare_loop(root: Path, iterations: int, batch: int, size: int) -> float:
+    """Images per second of a plain loop over the project's reviewed, boxed images."""
+    with Project.open(root, readonly=True) as p:
+        cats = {c.id: i + 1 for i, c in enumerate(p.categories())}
+        items = []
+        for im in p.images(status="reviewed"):
+            boxes = [b for b in p.boxes(im.id) if b.state != "predicted"]
+            if boxes:
+                items.append((root / im.path, [[b.x1, b.y1, b.x2, b.y2] for b in boxes],
+                              [cats[b.category_id] for b in boxes]))
+    torch.manual_seed(0)
+    model = build_model(ARCH, len(cats) + 1, min_size=size, max_size=size)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=1e-4)  # torchvision recipe
+
+    def step(k: int) -> None:
+        images, targets = [], []
+        for j in range(batch):
+            path, boxes, labels = items[(k * batch + j) % len(items)]
+            with Image.open(path) as f:
+                images.append(to_tensor(ImageOps.exif_transpose(f).convert("RGB")))
+            targets.append({"boxes": torch.tensor(boxes, dtype=torch.float32),
+                            "labels": torch.tensor(labels, dtype=torch.int64)})
+        loss = sum(model(images, targets).values())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step(0)  # warm-up, not timed (first-call allocations)
+    t0 = time.perf_counter()
+    for k in range(1, iterations + 1):
+        step(k)
+    return iterations * batch / (time.perf_counter() - t0)
+
+
+def pipeline(root: Path, iterations: int, batch: int, size: int) -> float:
+    """Images per second of labeler's training loop, between its 2nd and last iteration events."""
+    with Project.open(root) as p:
+        settings = TrainSettings(architecture=ARCH, epochs=1, start="scratch", device="cpu", batch_size=batch,
+                                 min_size=size, max_size=size, workers=0, repeat=1)
+        marks: list[tuple[int, float]] = []
+        stop = [False]
+        for ev in train(p, settings, should_stop=lambda: stop[0]):
+            if isinstance(ev, IterationEvent):
+                marks.append((ev.step, time.perf_counter()))
+                if ev.step >= iterations + 1:
+                    stop[0] = True
+    (s0, t0), (s1, t1) = marks[0], marks[-1]
+    if s1 <= s0:
+        raise SystemExit("too few iterations to time; raise --images or lower --batch-size")
+    return (s1 - s0) * batch / (t1 - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=160, help="reviewed demo scenes")
+    ap.add_argument("--iterations", type=int, default=30)
+    ap.add_argument("--batch-size", type=int, default=2)
+    ap.add_argument("--size", type=int, default=320)
+    a = ap.parse_args()
+    torch.set_num_threads(max(torch.get_num_threads(), 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_demo(Path(tmp) / "demo", n_images=a.images, n_reviewed=a.images)
+        bare = bare_loop(root, a.iterations, a.batch_size, a.size)
+        ours = pipeline(root, a.iterations, a.batch_size, a.size)
+    print(f"bare torchvision loop: {bare:6.2f} images/s")
+    print(f"labeler train:         {ours:6.2f} images/s")
+    print(f"ratio labeler / bare:  {ours / bare:.2f}  (goal on a CPU >= 1.0)")
+
+
+if __name__ == "__main__":
+    main()
