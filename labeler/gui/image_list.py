@@ -16,12 +16,13 @@ from collections import Counter
 from typing import Iterable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView,
                                QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
 
 from labeler.core.store import (IMAGE_STATUSES, MISSING, PREDICTED_STATUS, REVIEWED, UNLABELED, UNREADABLE,
                                 ImageRecord, Project)
+from labeler.ml.dataset import split_of
 
 #: status -> colour of its icon (and of the file name for the images that cannot be worked on)
 STATUS_COLORS = {
@@ -77,6 +78,9 @@ class ImageListModel(QAbstractListModel):
         self._text = ""
         self.counts: Counter = Counter()
         self._icons: dict[str, QIcon] = {}
+        self._val_cache: dict[str, bool] = {}
+        self._val_font = QFont()
+        self._val_font.setItalic(True)
         self._pending: set[int] = set()
         self._timer = QTimer(self, singleShot=True, interval=60)
         self._timer.timeout.connect(self._apply_pending)
@@ -99,8 +103,12 @@ class ImageListModel(QAbstractListModel):
             return icon
         if role == Qt.ItemDataRole.ForegroundRole and rec.status in (UNREADABLE, MISSING):
             return QBrush(QColor(STATUS_COLORS[rec.status]))
+        if role == Qt.ItemDataRole.FontRole and self._validates(rec):
+            return self._val_font
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{rec.path}\n{rec.status}, {rec.box_count} boxes"
+            if self._validates(rec):
+                tip += "\nValidation image (italic): fine-tuning measures mAP on it and never trains on it."
             if rec.width:
                 tip += f", {rec.width} x {rec.height} px"
             if rec.error:
@@ -113,6 +121,15 @@ class ImageListModel(QAbstractListModel):
         if role == ImageIdRole:
             return rec.id
         return None
+
+    def _validates(self, rec: ImageRecord) -> bool:
+        """A reviewed image that fine-tuning keeps for validation (the stable split by path hash)."""
+        if rec.status != REVIEWED:
+            return False
+        val = self._val_cache.get(rec.path)
+        if val is None:
+            val = self._val_cache[rec.path] = split_of(rec.path) == "val"
+        return val
 
     # ------------------------------------------------------------------ reading the store
     def reload(self) -> None:

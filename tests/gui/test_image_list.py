@@ -136,3 +136,21 @@ def test_a_large_project_is_read_in_one_query(qtbot, tmp_path):
     assert model.rowCount() == 20_000
     assert len(calls) == 1
     p.close()
+
+
+def test_reviewed_validation_images_are_italic_with_a_tooltip(qtbot, project):
+    from labeler.ml.dataset import split_of
+
+    project.set_reviewed(ids(project))
+    model = ImageListModel(project)
+    val = [r for r in range(model.rowCount()) if split_of(model.index(r).data(RecordRole).path) == "val"]
+    assert 0 < len(val) < model.rowCount()  # the 10 names split both ways
+    for r in range(model.rowCount()):
+        font = model.index(r).data(Qt.ItemDataRole.FontRole)
+        tip = model.index(r).data(Qt.ItemDataRole.ToolTipRole)
+        assert (font is not None and font.italic()) == (r in val)
+        assert ("Validation image" in tip) == (r in val)
+    # an image that is not reviewed is not a validation image yet
+    project.set_reviewed(ids(project), reviewed=False)
+    model.reload()
+    assert all(model.index(r).data(Qt.ItemDataRole.FontRole) is None for r in range(model.rowCount()))
