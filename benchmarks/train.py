@@ -3,8 +3,8 @@
 The bare loop is what a script would do: for every batch, PIL open + EXIF orientation + to_tensor,
 forward with targets, backward, step (SGD, no augmentation, no validation, nothing written). The
 pipeline is labeler.ml.train.train: label snapshot, decoded images cached at the model's input
-size, aspect-grouped batches, augmentation, AdamW with warmup and cosine decay, progress events
-(validation and checkpoints run after the timed iterations and are not counted).
+size, aspect-grouped batches, augmentation (all but scale jitter, which changes the pixel count),
+AdamW with warmup and cosine decay, progress events (validation and checkpoints run after the timed iterations and are not counted).
 
 Both sides train `fasterrcnn_small_fpn` (the CPU default) at the same input size and batch size,
 for the same number of images, in this process. Printed: images per second of each, and the
@@ -28,6 +28,7 @@ from torchvision.transforms.functional import to_tensor  # noqa: E402
 
 from labeler.core.demo import write_demo  # noqa: E402
 from labeler.core.store import Project  # noqa: E402
+from labeler.ml.dataset import AUGMENTATIONS  # noqa: E402
 from labeler.ml.models import build_model  # noqa: E402
 from labeler.ml.train import IterationEvent, TrainSettings, train  # noqa: E402
 
@@ -72,8 +73,10 @@ def bare_loop(root: Path, iterations: int, batch: int, size: int) -> float:
 def pipeline(root: Path, iterations: int, batch: int, size: int) -> float:
     """Images per second of labeler's training loop, between its 2nd and last iteration events."""
     with Project.open(root) as p:
+        # scale jitter off: it changes the pixels per image, and the comparison is at the same sizes
+        augment = tuple(a for a in AUGMENTATIONS if a != "scale")
         settings = TrainSettings(architecture=ARCH, epochs=1, start="scratch", device="cpu", batch_size=batch,
-                                 min_size=size, max_size=size, workers=0, repeat=1)
+                                 min_size=size, max_size=size, workers=0, repeat=1, augment=augment)
         marks: list[tuple[int, float]] = []
         stop = [False]
         for ev in train(p, settings, should_stop=lambda: stop[0]):

@@ -230,8 +230,9 @@ class Summary:
         self.failed += result.error is not None
 
     def line(self) -> str:
-        text = (f"{self.images} images, {self.boxes} boxes in {self.seconds:.1f} s "
-                f"({self.images_per_second:.2f} images/s)")
+        images = f"{self.images} image{'' if self.images == 1 else 's'}"
+        boxes = f"{self.boxes} box{'' if self.boxes == 1 else 'es'}"
+        text = f"{images}, {boxes} in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)"
         if self.failed:
             text += f"; {self.failed} unreadable"
         return text + ("; cancelled" if self.cancelled else "")

@@ -234,3 +234,11 @@ def test_sharding_across_ranks():
         distributed_rank({"RANK": "4", "WORLD_SIZE": "4"})
     with pytest.raises(ValueError):
         shard(items, 3, 3)
+
+
+def test_summary_line_counts_in_words():
+    from labeler.ml.predict import Summary
+
+    assert Summary(images=1, boxes=1, seconds=0.5).line().startswith("1 image, 1 box in 0.5 s")
+    assert Summary(images=3, boxes=0, seconds=1.0, failed=1).line().startswith("3 images, 0 boxes in 1.0 s")
+    assert Summary(images=3, boxes=0, seconds=1.0, failed=1).line().endswith("; 1 unreadable")
