@@ -10,6 +10,9 @@ in the same run on the same machine, so a slow machine shows as a slow baseline:
      baseline: the same view with no boxes.
   3. stall: the longest gap between 1 ms timer ticks while stepping through 50 large JPEGs, one
      every 150 ms (goal 50 ms); baseline: the longest gap with the window idle for as long.
+  4. model stalls: the longest gap between 1 ms timer ticks while fine-tuning runs in the background
+     and the user steps through images, then while pre-labeling runs (goal 50 ms each); baseline:
+     the idle window. Demo project, the CPU default model, 2 threads.
 """
 
 from __future__ import annotations
@@ -172,32 +175,10 @@ def bench_stall(tmp: Path, count: int) -> None:
     window.show()
     wait(500)
 
-    def longest_gap(duration_ms: int, stepping: bool) -> float:
-        gaps, clock = [], QElapsedTimer()
-        clock.start()
-        last = [clock.nsecsElapsed()]
-
-        def tick():
-            now = clock.nsecsElapsed()
-            gaps.append((now - last[0]) / 1e6)
-            last[0] = now
-
-        ticker = QTimer(interval=1)
-        ticker.timeout.connect(tick)
-        stepper = QTimer(interval=150)
-        stepper.timeout.connect(lambda: window.step(1))
-        ticker.start()
-        if stepping:
-            stepper.start()
-        wait(duration_ms)
-        ticker.stop()
-        stepper.stop()
-        return max(gaps)
-
-    idle = longest_gap(1000, stepping=False)
+    idle = _longest_gap(window, 1000, stepping=False)
     window.go_to_image(window.image_model.first())
     wait(500)
-    stall = longest_gap(150 * count + 500, stepping=True)
+    stall = _longest_gap(window, 150 * count + 500, stepping=True)
     reached = window.current_image_id() == window.image_model.last()
     window.close()
     report(f"3. longest stall stepping through {count} 12 MP JPEGs", stall, GOAL_STALL_MS, "ms", idle, "idle window")
@@ -205,10 +186,79 @@ def bench_stall(tmp: Path, count: int) -> None:
         print("   (note: the window did not reach the last image)")
 
 
+def _longest_gap(window, duration_ms: int, stepping: bool, until=None, wrap: bool = False) -> float:
+    """The longest gap (ms) between 1 ms timer ticks for duration_ms (or until `until()` is true),
+    stepping to the next image every 150 ms if asked (back to the first after the last with `wrap`)."""
+    gaps, clock = [], QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+
+    def tick():
+        now = clock.nsecsElapsed()
+        gaps.append((now - last[0]) / 1e6)
+        last[0] = now
+
+    ticker = QTimer(interval=1)
+    ticker.timeout.connect(tick)
+    stepper = QTimer(interval=150)
+    stepper.timeout.connect(lambda: window.go_to_image(window.image_model.first())
+                            if wrap and window.current_image_id() == window.image_model.last() else window.step(1))
+    ticker.start()
+    if stepping:
+        stepper.start()
+    if until is None:
+        wait(duration_ms)
+    else:
+        wait_until(until, duration_ms)
+    ticker.stop()
+    stepper.stop()
+    return max(gaps)
+
+
+def bench_models(tmp: Path, seconds: int) -> None:
+    from labeler.core.demo import write_demo
+    from labeler.gui import prelabel_panel as pp
+    from labeler.gui.main_window import MainWindow
+    from labeler.ml.predict import ModelChoice
+
+    root = write_demo(tmp / "models", n_images=80, n_reviewed=40)
+    project = Project.open(root)
+    window = MainWindow(project)
+    window.resize(1400, 900)
+    window.show()
+    wait(500)
+    idle = _longest_gap(window, 1000, stepping=False)
+    train = window.train_panel
+    train.device_box.setCurrentText("cpu")
+    if not train.start():
+        raise SystemExit("training did not start")
+    stall_train = _longest_gap(window, seconds * 1000, stepping=True, wrap=True)
+    train.stop()  # the stopped run validates and keeps its best checkpoint: pre-labeling uses it below
+    wait_until(lambda: not train.is_running(), 300_000)
+    done = train._done
+    report(f"4a. longest stall stepping images while fine-tuning ({seconds} s)", stall_train, GOAL_STALL_MS, "ms",
+           idle, "idle window")
+    if done is None or not done.best_checkpoint:
+        print("   (no checkpoint from the short run: pre-labeling skipped)")
+    else:
+        panel = window.prelabel_panel
+        panel.reload_models()
+        panel.select_model(ModelChoice.checkpoint(root / done.best_checkpoint, root))
+        panel.device_box.setCurrentText("cpu")
+        panel.score_box.setValue(0.05)
+        if not panel.run_scope(pp.UNLABELED):
+            raise SystemExit("pre-labeling did not start: " + panel.status_label.text())
+        stall_pre = _longest_gap(window, 300_000, stepping=True, until=lambda: not panel.is_running(), wrap=True)
+        report("4b. longest stall stepping images while pre-labeling 40 images", stall_pre, GOAL_STALL_MS, "ms",
+               idle, "idle window")
+        print(f"   ({panel.status_label.text()})")
+    window.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer images and frames (a smoke run)")
-    parser.add_argument("--only", choices=["open", "paint", "stall"], help="run one benchmark")
+    parser.add_argument("--only", choices=["open", "paint", "stall", "models"], help="run one benchmark")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
     settings.configure_application()
@@ -223,6 +273,8 @@ def main() -> int:
             bench_paint(tmp, 5 if args.quick else 30)
         if args.only in (None, "stall"):
             bench_stall(tmp, 10 if args.quick else 50)
+        if args.only in (None, "models"):
+            bench_models(tmp, 10 if args.quick else 40)
     del app
     return 0
 

@@ -81,9 +81,17 @@ def test_torchrun_with_two_cpu_processes(tmp_path):
         port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
            "-m", "labeler", "train", str(root), "--epochs", "2", *TINY]
-    proc = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("epoch ")]
+    # its own session, so a hang kills the workers too (not just torchrun) and leaves no orphans behind
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail("torchrun did not finish in 120 s:\n" + out + err)
+    assert proc.returncode == 0, out + err
+    lines = [ln for ln in out.splitlines() if ln.startswith("epoch ")]
     assert len(lines) == 2  # rank 0 alone prints
     with Project.open(root, readonly=True) as p:
         runs = p.runs()
