@@ -1,7 +1,7 @@
 """The Fine-tune panel drives a training generator on a worker thread and charts what it yields.
 
-Most tests inject a small fake engine that follows labeler.ml.train's interface (same event class
-names and fields, honours should_stop, records its run in the store); the last one runs the real
+Most tests inject a small fake engine that yields labeler.ml.train's own event classes (honours
+should_stop, records its run in the store); the last one runs the real
 engine for a tiny run.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
-from dataclasses import dataclass
 
 import pytest
 from PIL import Image
@@ -19,53 +18,12 @@ from PySide6.QtCore import Qt
 from labeler.core.store import Project
 from labeler.gui import train_panel as tp
 from labeler.gui.project_signals import ProjectSignals
+from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainingError  # torch-free: torch loads lazily
 
 ARCH = "fasterrcnn_mobilenet_v3_large_320_fpn"
 
 
 # ---------------------------------------------------------------------- a fake engine
-@dataclass
-class IterationEvent:
-    epoch: int
-    epochs: int | None
-    iteration: int
-    iterations_per_epoch: int
-    step: int
-    total_steps: int | None
-    loss: float
-    smoothed_loss: float
-    lr: float
-    elapsed_s: float
-    eta_s: float | None
-
-
-@dataclass
-class EpochEvent:
-    epoch: int
-    epochs: int | None
-    losses: dict
-    map50: float
-    map: float
-    seconds: float
-    elapsed_s: float
-    checkpoint: str
-    is_best: bool
-
-
-@dataclass
-class TrainDone:
-    run_id: int
-    best_checkpoint: str | None
-    best_map50: float | None
-    epochs_done: int
-    stopped: bool
-    message: str
-
-
-class TrainingError(Exception):
-    pass
-
-
 class FakeEngine:
     """train(project, settings, should_stop) as labeler.ml.train defines it, without a model.
 
