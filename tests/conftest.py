@@ -22,3 +22,16 @@ def _isolated_user_folders(tmp_path_factory, monkeypatch):
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
     yield home
+
+
+@pytest.fixture(autouse=True)
+def _gc_on_the_gui_thread(request):
+    """Qt tests run as the app does: cyclic GC only on the GUI thread (labeler.gui.gc_guard)."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    from labeler.gui import gc_guard
+
+    gc_guard.install(request.getfixturevalue("qapp"))
+    yield
+    gc_guard.uninstall()

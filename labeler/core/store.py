@@ -287,6 +287,11 @@ class Project:
             raise StoreError(f"{db_path} is not a readable labeler store: {exc}") from None
         return project
 
+    @property
+    def is_open(self) -> bool:
+        """False once `close` ran (a deferred GUI refresh checks this before it queries)."""
+        return self._conn is not None
+
     def close(self) -> None:
         with self._mutex:
             if self._conn is not None:

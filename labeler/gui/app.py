@@ -1,4 +1,4 @@
-"""Start the app: QApplication, logging and the exception hook, then a project window or the start screen.
+"""Start the app: QApplication, logging, the exception hook and GC on the GUI thread, then a window.
 
 `Launcher` owns the one open window: opening another folder opens it first (so a failure leaves the
 current one in place) and then closes the old window, which releases its project lock.
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from labeler.core.demo import default_demo_dir
 from labeler.core.store import DATA_DIR, DB_NAME, Project, ProjectLockedError, StoreError
-from labeler.gui import settings
+from labeler.gui import gc_guard, settings
 from labeler.gui.background import BackgroundTask
 from labeler.gui.errors import ExceptionHook, setup_logging
 from labeler.gui.main_window import MainWindow, show_warning
@@ -129,6 +129,7 @@ def run_app(folder: str | None = None, demo: bool = False) -> int:
     path = setup_logging()
     log.info("labeler starting (log file %s)", path)
     _set_app_icon(app)
+    gc_guard.install(app)
     hook = ExceptionHook(app)
     launcher = Launcher(app)
     if demo:

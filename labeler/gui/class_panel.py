@@ -146,6 +146,8 @@ class ClassPanel(QWidget):
         self._set_default(default)
 
     def _update_counts(self) -> None:
+        if not self.project.is_open:  # the coalescing timer outlived the window's project
+            return
         counts = self.project.box_counts_by_category()
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)

@@ -166,6 +166,8 @@ class ImageListModel(QAbstractListModel):
 
     def _apply_pending(self) -> None:
         ids, self._pending = self._pending, set()
+        if not self.project.is_open:  # the coalescing timer outlived the window's project
+            return
         known = [i for i in ids if i in self._pos]
         fresh = {r.id: r for r in self.project.images_by_ids(known)}
         if len(fresh) < len(known):  # an image vanished from the store: rebuild

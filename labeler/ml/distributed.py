@@ -55,12 +55,20 @@ def setup(dist_info: Dist, device) -> None:
     td.init_process_group(backend=backend)
 
 
-def teardown(dist_info: Dist) -> None:
+def teardown(dist_info: Dist, sync: bool = True) -> None:
+    """Leave the process group; with `sync`, first wait for every rank to get here.
+
+    Without that barrier a rank that finished first tears its gloo connections down while rank 0
+    still writes the last checkpoint, and the C++ side aborts at exit ("terminate called without an
+    active exception", seen in the two-process test). After an error, ranks may never meet: no sync.
+    """
     if not dist_info.enabled:
         return
     import torch.distributed as td
 
     if td.is_initialized():
+        if sync:
+            td.barrier()
         td.destroy_process_group()
 
 

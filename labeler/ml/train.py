@@ -314,8 +314,10 @@ class _Run:
         self.run_dir = self.project.data_dir / "runs" / str(self.run_id)
         self.meta_base = {"architecture": plan_.architecture, "classes": list(classes), "min_size": plan_.min_size,
                           "max_size": plan_.max_size, "settings": settings_record, "run_id": self.run_id}
+        ended_together = False
         try:
             done = yield from self._loop(model, plan_, classes, train_s, val_s, device)
+            ended_together = True  # stop decisions are all-reduced: every rank leaves the loop here
         except GeneratorExit:  # the consumer closed the generator: record it as stopped
             self._finish("stopped", "Training was interrupted.")
             raise
@@ -329,7 +331,7 @@ class _Run:
             self._finish("failed", f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            distributed.teardown(self.dist)
+            distributed.teardown(self.dist, sync=ended_together)
         yield done
         return done
 

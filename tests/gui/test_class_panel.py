@@ -131,3 +131,12 @@ def test_box_list_follows_the_store_and_forwards_selection(qtbot, env):
     with qtbot.assertNotEmitted(boxes.selection_requested):
         boxes.select_boxes([b1.id])  # mirroring the canvas does not echo back
     assert boxes.selected_box_ids() == [b1.id]
+
+
+def test_a_count_refresh_after_the_project_closed_does_nothing(qtbot, env):
+    p, panel, _, _ = env
+    panel.add_class("car")
+    panel._count_timer.start()  # as after an edit: counts refresh once edits pause
+    p.close()
+    qtbot.wait(panel._count_timer.interval() + 100)  # an error in the slot would fail this test
+    assert not panel._count_timer.isActive()

@@ -1,0 +1,80 @@
+"""Python's cyclic garbage collector, run only on the GUI thread.
+
+CPython runs a collection in whichever thread happens to allocate past the threshold. In this app
+that is most often a worker (the fine-tuning thread building a model, the pre-labeling loader, the
+image decoder), and a collection there finalizes whatever cyclic garbage exists at that moment,
+including closed dialogs and widgets whose Python wrappers sit in a reference cycle. Destroying a
+QWidget off the GUI thread hangs or crashes Qt: seen as a segmentation fault in CI while a training
+thread built its model, and reproduced by tests/gui/test_gc_guard.py.
+
+So, while the app runs, automatic collection is off and a timer on the GUI thread applies the same
+generational thresholds that CPython would (the approach pyqtgraph's GarbageCollector takes).
+Reference counting, which frees almost everything, is untouched; only cycles wait for the next tick.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
+
+#: how often the GUI thread looks at the collector's counts
+INTERVAL_MS = 100
+
+_installed: "GuiThreadCollector | None" = None
+
+
+class GuiThreadCollector(QObject):
+    """While installed, only the GUI thread collects cycles; `uninstall` restores automatic GC."""
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = INTERVAL_MS):
+        super().__init__(parent)
+        self._was_enabled = gc.isenabled()
+        self._thresholds = gc.get_threshold()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.collect_due)
+        self._timer.start()
+
+    def collect_due(self) -> int:
+        """Collect the generations whose counts passed their thresholds; returns objects freed."""
+        t0, t1, t2 = self._thresholds
+        c0, c1, c2 = gc.get_count()
+        if t0 <= 0 or c0 <= t0:
+            return 0
+        if c1 <= t1:
+            return gc.collect(0)
+        if c2 <= t2:
+            return gc.collect(1)
+        return gc.collect(2)
+
+    def uninstall(self) -> None:
+        """Stop the timer, collect once here, and give collection back to CPython."""
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
+
+
+def install(app: QCoreApplication | None = None) -> GuiThreadCollector:
+    """Install the collector on the application (once; later calls return the same one).
+
+    Call it on the GUI thread, after the QApplication exists.
+    """
+    global _installed
+    app = app or QCoreApplication.instance()
+    if app is None:
+        raise RuntimeError("gc_guard.install needs a QApplication")
+    if _installed is None:
+        _installed = GuiThreadCollector(app)
+    return _installed
+
+
+def uninstall() -> None:
+    """Undo `install` (tests do this between test functions)."""
+    global _installed
+    if _installed is not None:
+        collector, _installed = _installed, None
+        collector.uninstall()
+        collector.deleteLater()

@@ -1,0 +1,65 @@
+"""Cyclic garbage holding widgets is collected on the GUI thread, never by a worker thread."""
+
+import gc
+import threading
+
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QLabel, QWidget
+
+from labeler.gui import gc_guard
+
+
+class _CyclicWidget(QWidget):
+    def __init__(self, destroyed_in: list):
+        super().__init__()
+        self.me = self  # a reference cycle: only the cyclic collector frees it
+        self.label = QLabel("x", self)
+        self.destroyed.connect(lambda: destroyed_in.append(threading.current_thread().name))
+
+
+class _Allocator(QThread):
+    """Allocates like a worker building a model: far past gen-0's threshold."""
+
+    def run(self):
+        junk = [[i] for i in range(300_000)]
+        self.total = len(junk)
+
+
+def test_worker_threads_never_collect_widgets(qtbot):
+    assert not gc.isenabled()  # the conftest installed the guard, as run_app does
+    destroyed_in: list = []
+    for _ in range(50):
+        widget = _CyclicWidget(destroyed_in)
+        widget.show()
+        del widget
+    worker = _Allocator()
+    worker.start()
+    assert worker.wait(60_000), "the worker hung collecting widgets"
+    assert worker.total == 300_000
+    assert destroyed_in == []  # nothing was finalized off the GUI thread
+    # the worker's objects died by reference counting; the GUI thread allocates past gen 0's threshold
+    keep = [[i] for i in range(gc.get_threshold()[0] + 10)]
+    qtbot.waitUntil(lambda: len(destroyed_in) == 50, timeout=5_000)  # the timer collected them
+    assert set(destroyed_in) == {threading.main_thread().name}
+    del keep
+
+
+def test_collection_follows_cpythons_thresholds(qtbot):
+    collector = gc_guard.install()
+    assert gc_guard.install() is collector  # installed once
+    gc.collect()
+    assert collector.collect_due() == 0  # under the gen-0 threshold: nothing to do
+    garbage = []
+    for _ in range(gc.get_threshold()[0] + 10):
+        node: dict = {}
+        node["self"] = node
+        garbage.append(node)
+    del garbage, node
+    assert collector.collect_due() >= gc.get_threshold()[0]
+
+
+def test_uninstall_gives_collection_back_to_cpython(qtbot):
+    gc_guard.uninstall()
+    assert gc.isenabled()
+    collector = gc_guard.install()
+    assert not gc.isenabled() and gc_guard.install() is collector
