@@ -1,20 +1,25 @@
 """Training throughput: labeler.ml.train against a bare torchvision loop, same model, same images.
 
 The bare loop is what a script would do: for every batch, PIL open + EXIF orientation + to_tensor,
-forward with targets, backward, step (SGD, no augmentation, no validation, nothing written). The
+forward with targets, backward, step (SGD, no augmentation, no validation, nothing written), with
+torchvision's own MultiScaleRoIAlign. The
 pipeline is labeler.ml.train.train: label snapshot, decoded images cached at the model's input
 size, aspect-grouped batches, augmentation (all but scale jitter, which changes the pixel count),
-AdamW with warmup and cosine decay, progress events (validation and checkpoints run after the timed iterations and are not counted).
+fused AdamW with warmup and cosine decay, channels-last convolutions, RoIAlign's backward on all
+cores (labeler.ml.roi_align), progress events (validation and checkpoints run after the timed iterations and are not counted).
 
 Both sides train `fasterrcnn_small_fpn` (the CPU default) at the same input size and batch size,
 for the same number of images, in this process. Printed: images per second of each, and the
 ratio pipeline / bare (> 1: the pipeline is faster; goal on a CPU >= 1.0).
-Run: python benchmarks/train.py [--images 160] [--iterations 30] [--batch-size 2] [--size 320]
+Each side runs --repeats times, alternating, and the medians are compared (single runs on this
+machine vary by +-10 %).
+Run: python benchmarks/train.py [--images 160] [--iterations 30] [--batch-size 2] [--size 320] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
+from torchvision.ops import MultiScaleRoIAlign  # noqa: E402
 from torchvision.transforms.functional import to_tensor  # noqa: E402
 
 from labeler.core.demo import write_demo  # noqa: E402
@@ -47,6 +53,8 @@ def bare_loop(root: Path, iterations: int, batch: int, size: int) -> float:
                               [cats[b.category_id] for b in boxes]))
     torch.manual_seed(0)
     model = build_model(ARCH, len(cats) + 1, min_size=size, max_size=size)
+    pooler = model.roi_heads.box_roi_pool  # a script has torchvision's own pooler (labeler's has a parallel backward)
+    model.roi_heads.box_roi_pool = MultiScaleRoIAlign(pooler.featmap_names, pooler.output_size, pooler.sampling_ratio)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=1e-4)  # torchvision recipe
 
@@ -96,15 +104,19 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--batch-size", type=int, default=2)
     ap.add_argument("--size", type=int, default=320)
+    ap.add_argument("--repeats", type=int, default=3, help="alternating runs of each side; medians are compared")
     a = ap.parse_args()
     torch.set_num_threads(max(torch.get_num_threads(), 1))
+    bare, ours = [], []
     with tempfile.TemporaryDirectory() as tmp:
         root = write_demo(Path(tmp) / "demo", n_images=a.images, n_reviewed=a.images)
-        bare = bare_loop(root, a.iterations, a.batch_size, a.size)
-        ours = pipeline(root, a.iterations, a.batch_size, a.size)
-    print(f"bare torchvision loop: {bare:6.2f} images/s")
-    print(f"labeler train:         {ours:6.2f} images/s")
-    print(f"ratio labeler / bare:  {ours / bare:.2f}  (goal on a CPU >= 1.0)")
+        for _ in range(a.repeats):  # alternating, so a slow spell of the machine hits both sides
+            bare.append(bare_loop(root, a.iterations, a.batch_size, a.size))
+            ours.append(pipeline(root, a.iterations, a.batch_size, a.size))
+    b, o = statistics.median(bare), statistics.median(ours)
+    print(f"bare torchvision loop: {b:6.2f} images/s  (runs: {', '.join(f'{x:.2f}' for x in bare)})")
+    print(f"labeler train:         {o:6.2f} images/s  (runs: {', '.join(f'{x:.2f}' for x in ours)})")
+    print(f"ratio labeler / bare:  {o / b:.2f}  (medians; goal on a CPU >= 1.0)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,25 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import gc  # noqa: E402
+
 import pytest  # noqa: E402
+
+
+def _freeze_library_objects() -> None:
+    """Import the heavy libraries once and gc.freeze() their objects, as the app does after its
+    first model import (labeler.gui.gc_guard): the full collection at the end of each Qt test then
+    walks only the test's own objects (~1 ms instead of ~130 ms)."""
+    for name in ("torch", "torchvision.models.detection", "pycocotools.cocoeval", "PySide6.QtWidgets"):
+        try:
+            __import__(name)
+        except ImportError:  # core-only environments
+            pass
+    gc.collect()
+    gc.freeze()
+
+
+_freeze_library_objects()
 
 
 @pytest.fixture(autouse=True)

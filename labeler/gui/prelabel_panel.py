@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from labeler.core.store import Project
+from labeler.gui import gc_guard
 from labeler.gui.background import BackgroundTask
 from labeler.gui.project_signals import ProjectSignals
 from labeler.ml import class_map, weights
@@ -55,6 +56,7 @@ class PrelabelThread(QThread):
         from labeler.ml.predict import load_model, run_prelabel
 
         try:
+            gc_guard.import_torch_in_worker()  # the first import would stall the GUI thread
             key = (self.choice, self.device)
             loaded = self.cache.get(key)
             if loaded is None:

@@ -21,6 +21,8 @@ from typing import Callable
 
 from PySide6.QtCore import QThread, Signal
 
+from labeler.gui import gc_guard
+
 log = logging.getLogger(__name__)
 
 def default_train_fn() -> Callable:
@@ -73,6 +75,7 @@ class TrainThread(QThread):
 
     def run(self) -> None:
         try:
+            gc_guard.import_torch_in_worker()  # the first import would stall the GUI thread
             train_fn = self._train_fn or default_train_fn()
             events = train_fn(self.project, self.settings, should_stop=self._stop.is_set)
             done = None

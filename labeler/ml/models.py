@@ -100,9 +100,13 @@ def build_model(name: str, num_classes: int, *, min_size: int | None = None, max
                 trainable_backbone_layers: int | None = None):
     """Build architecture `name` with random weights for `num_classes` (background included).
 
-    Never downloads: weights=None and weights_backbone=None. Load a state dict afterwards.
+    Never downloads: weights=None and weights_backbone=None. Load a state dict afterwards. The box
+    pooler is labeler.ml.roi_align's (the same forward as torchvision's, a backward on all cores).
     """
     import torchvision.models.detection as det
+    from torchvision.ops import MultiScaleRoIAlign
+
+    from .roi_align import ParallelMultiScaleRoIAlign
 
     arch = architecture(name)
     kwargs = dict(
@@ -117,6 +121,8 @@ def build_model(name: str, num_classes: int, *, min_size: int | None = None, max
     )
     if trainable_backbone_layers is not None:
         kwargs["trainable_backbone_layers"] = trainable_backbone_layers
-    if arch.custom is not None:
-        return arch.custom(**kwargs)
-    return getattr(det, arch.builder)(**kwargs)
+    model = arch.custom(**kwargs) if arch.custom is not None else getattr(det, arch.builder)(**kwargs)
+    pooler = model.roi_heads.box_roi_pool
+    if type(pooler) is MultiScaleRoIAlign:
+        model.roi_heads.box_roi_pool = ParallelMultiScaleRoIAlign.like(pooler)
+    return model

@@ -15,6 +15,7 @@ few seconds of training rather than every image or two.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
@@ -37,6 +38,9 @@ MIN_REVIEWED = 2  # one to train on, one to validate
 EPOCH_IMAGES = 160  # a tiny data set is repeated to at least this many samples per epoch
 EVENT_INTERVAL_S = 0.1  # at most ~10 IterationEvents per second
 GRAD_CLIP = 10.0
+#: validation keeps detections down to this score, as COCO evaluations do: mAP integrates the whole
+#: precision-recall curve, so cutting at pre-labeling's 0.05 drops its low-recall tail
+EVAL_SCORE_THRESH = 0.001
 LOSS_NAMES = ("loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg")
 
 
@@ -287,7 +291,9 @@ class _Run:
                 raise TrainingError(str(exc)) from None
         if plan_.start == "coco":
             _freeze_batchnorm(model.backbone)  # a batch of 4-8 images cannot re-estimate COCO's statistics
-        return model.to(device)
+        # channels-last convolutions: ~8 % faster training steps on this CPU (and the layout tensor
+        # cores want on CUDA); checkpoints are written contiguous, as any loader expects
+        return model.to(device).to(memory_format=torch.channels_last)
 
     # -------------------------------------------------------------------------------- the loop
     def events(self):
@@ -362,7 +368,7 @@ class _Run:
         total_steps = plan_.epochs * iters if plan_.epochs else None
         warmup = max(1, min(100, (total_steps or 10 ** 9) // 10, iters * 3))
         ddp_model = distributed.wrap(model, self.dist, device)
-        optimizer = _optimizer(model, plan_.lr)
+        optimizer = _optimizer(model, plan_.lr, device.type)
         scaler = torch.amp.GradScaler("cuda", enabled=plan_.amp)
         budget_s = plan_.minutes * 60 if plan_.minutes else None
         train_sizes = _train_sizes(plan_) if "scale" in plan_.augment else ((plan_.min_size,), plan_.max_size)
@@ -450,12 +456,17 @@ class _Run:
             pixels, boxes, labels, _ = val_data.load(i)
             images.append(pixels.float().div(255.0))
             truth.append((pixels.shape[-1], pixels.shape[-2], boxes, labels))
-        detections = predict_for_eval(model, images, device, plan_.amp)
+        heads = model.roi_heads
+        kept_thresh, heads.score_thresh = heads.score_thresh, EVAL_SCORE_THRESH
+        try:
+            detections = predict_for_eval(model, images, device, plan_.amp)
+        finally:
+            heads.score_thresh = kept_thresh
         map50, map_ = coco_map(truth, detections, len(model.roi_heads.box_predictor.cls_score.weight) - 1)
         is_best = self.best_map50 is None or map50 > self.best_map50
         metrics = {"map50": map50, "map": map_, "losses": losses}
         meta = {**self.meta_base, "epoch": epoch, "metrics": metrics}
-        state = model.state_dict()
+        state = {k: v.contiguous() for k, v in model.state_dict().items()}
         path = save_checkpoint(self.run_dir / f"epoch-{epoch}.pth", state, meta)
         previous = self.run_dir / f"epoch-{epoch - 1}.pth"
         if previous.exists():  # keep the last epoch's and the best checkpoint, not one per epoch
@@ -497,15 +508,26 @@ def _eta(elapsed: float, step: int, total_steps: int | None, budget_s: float | N
     return max(0.0, min(etas)) if etas else None
 
 
-def _optimizer(model, lr: float):
-    """AdamW; no weight decay on norms and biases (decaying them only fights the normalisation)."""
+def _optimizer(model, lr: float, device_type: str = "cpu"):
+    """AdamW; no weight decay on norms and biases (decaying them only fights the normalisation).
+
+    The fused implementation (one kernel over all parameters, on CPU and CUDA) steps ~5x faster than
+    the per-parameter loop on this CPU: 1.3 ms against 7.2 ms for the small model, a few per cent of
+    an iteration. Where it is not available the default implementation is used.
+    """
     import torch
 
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if p.ndim <= 1 else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    groups = [{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}]
+    if device_type in ("cpu", "cuda"):
+        try:
+            return torch.optim.AdamW(groups, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            pass
+    return torch.optim.AdamW(groups, lr=lr)
 
 
 def _freeze_batchnorm(module) -> None:
@@ -581,10 +603,8 @@ def _batch_stream(data: DetectionData, sampler: GroupedBatches, augmenter: Augme
 
     batches = Batches()
     if workers <= 0:
-        k = 0
-        while True:
+        for k in itertools.count():
             yield batches[k]
-            k += 1
     loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=workers,
                                          pin_memory=pin, persistent_workers=True, prefetch_factor=4)
     yield from loader

@@ -63,3 +63,30 @@ def test_uninstall_gives_collection_back_to_cpython(qtbot):
     assert gc.isenabled()
     collector = gc_guard.install()
     assert not gc.isenabled() and gc_guard.install() is collector
+
+
+def test_a_freeze_request_is_carried_out_on_the_gui_thread(qtbot):
+    gc.unfreeze()
+    before = gc.get_freeze_count()
+    worker = threading.Thread(target=gc_guard.request_freeze)  # as a model worker does after its imports
+    worker.start()
+    worker.join()
+    assert gc.get_freeze_count() == before  # nothing happens off the GUI thread
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > before, timeout=2_000)
+    gc.unfreeze()
+
+
+def test_collection_pauses_while_a_worker_imports(qtbot):
+    collector = gc_guard.install()
+    gc_guard.pause()
+    garbage = [{} for _ in range(gc.get_threshold()[0] * 3)]
+    for node in garbage:
+        node["self"] = node
+    del garbage, node
+    assert collector.collect_due() == 0  # paused: nothing is walked while the import runs
+    gc.unfreeze()
+    gc_guard.request_freeze()  # the import is done
+    collector.collect_due()
+    assert gc.get_freeze_count() > 0
+    gc.unfreeze()
+    assert not gc_guard._paused.is_set()  # the freeze ends the pause

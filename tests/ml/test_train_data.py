@@ -94,3 +94,15 @@ def test_batches_group_orientation_and_shard_evenly():
     one = GroupedBatches(data, 2, turns=False).batches(0, seed=1)
     assert one == GroupedBatches(data, 2, turns=False).batches(0, seed=1)
     assert one != GroupedBatches(data, 2, turns=False).batches(1, seed=1)
+
+
+def test_one_pass_colour_jitter_equals_the_step_by_step_one():
+    from labeler.ml.dataset import _color_jitter, _color_jitter_uint8
+
+    g = torch.Generator().manual_seed(1)
+    pixels = torch.randint(0, 256, (3, 37, 53), dtype=torch.uint8, generator=g)
+    for seed in range(20):
+        fast = _color_jitter_uint8(pixels, random.Random(seed))
+        slow = _color_jitter(pixels.float() / 255.0, random.Random(seed))
+        assert fast.dtype == torch.float32 and fast.shape == (3, 37, 53)
+        assert torch.allclose(fast, slow, atol=1e-5), (seed, (fast - slow).abs().max())
