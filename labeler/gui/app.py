@@ -141,6 +141,7 @@ def run_app(folder: str | None = None, demo: bool = False) -> int:
         last = settings.last_folder()
         if not (last and Path(last).is_dir() and launcher.open_folder(last)):
             launcher.show_start_screen()
+    gc_guard.IdleWarmUp(app)  # torch is imported in the background at the first pause of the user
     try:
         return app.exec()
     finally:

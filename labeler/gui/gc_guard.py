@@ -19,22 +19,37 @@ it moves every object that exists then (nearly all module-level objects that liv
 process) to the permanent generation with `gc.freeze()`, without walking them. Later collections only
 walk what came after. Cyclic garbage that existed at that moment is never collected (the app makes
 very little); it is never finalized on a worker thread either.
+
+`IdleWarmUp` does that import once after the window opens, at the first second without input
+(labeler.gui.app): the part of it that no preloading avoids (`torch._C._initExtension` holds the
+GIL; a stall of ~30 ms idle, ~150 ms while images are being stepped through, on 2 cores) then falls
+where nobody is interacting, and not at the first Fine-tune or Pre-label click.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 import threading
+import time
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 
 #: how often the GUI thread looks at the collector's counts
 INTERVAL_MS = 100
+#: the background import of torch waits for this long without input from the user
+IDLE_MS = 1000
+#: a key bound to a shortcut (D, Right...) arrives as ShortcutOverride and Shortcut, not KeyPress
+_INPUT_EVENTS = frozenset({QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride, QEvent.Type.Shortcut,
+                           QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.Wheel})
+
+log = logging.getLogger(__name__)
 
 _installed: "GuiThreadCollector | None" = None
 _freeze_requested = threading.Event()
 _paused = threading.Event()
+_import_lock = threading.Lock()
 
 
 def pause() -> None:
@@ -87,18 +102,74 @@ class GuiThreadCollector(QObject):
             gc.enable()
 
 
+def _torch_ready() -> bool:
+    return "torchvision.models.detection" in sys.modules
+
+
 def import_torch_in_worker() -> None:
     """For a worker thread about to use a model: import torch and torchvision with the GIL held as
-    little as possible (labeler.ml.preload), then have the GUI thread freeze what they created."""
-    if "torchvision.models.detection" in sys.modules:
-        return
-    from labeler.ml import preload
+    little as possible (labeler.ml.preload), then have the GUI thread freeze what they created.
 
-    pause()
+    Threads that call it together wait for one import (the warm-up's, usually)."""
+    if _torch_ready():
+        return
+    with _import_lock:
+        if _torch_ready():
+            return
+        from labeler.ml import preload
+
+        pause()
+        try:
+            preload.import_torch()
+        finally:
+            request_freeze()
+
+
+def _warm_up() -> None:
+    started = time.perf_counter()
     try:
-        preload.import_torch()
-    finally:
-        request_freeze()
+        import_torch_in_worker()
+        log.info("torch ready for model work (background import: %.1f s)", time.perf_counter() - started)
+    except Exception as e:  # noqa: BLE001 - annotation works without torch; model work reports it
+        log.info("torch was not imported in the background (%s); model work will say why", e)
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Import torch on a worker thread now, while the user looks at the window.
+
+    Even with the libraries preloaded, one C call of torch's import (`torch._C._initExtension`,
+    ~100 ms on the 2-core CI machine) holds the GIL; done at start it does not land in the middle
+    of a first Fine-tune or Pre-label click. Not a daemon: leaving during the import waits for it.
+    """
+    thread = threading.Thread(target=_warm_up, name="labeler-torch-import")
+    thread.start()
+    return thread
+
+
+class IdleWarmUp(QObject):
+    """Runs `warm_up_in_background` once the user has not typed, clicked, moved the mouse or
+    scrolled for `idle_ms`: the import then does not compete with someone stepping through images.
+    A model worker started before that imports torch itself (and the warm-up finds it done)."""
+
+    def __init__(self, app: QCoreApplication, idle_ms: int = IDLE_MS):
+        super().__init__(app)
+        self.thread: threading.Thread | None = None
+        self._app = app
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(idle_ms)
+        self._timer.timeout.connect(self._start)
+        app.installEventFilter(self)
+        self._timer.start()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in _INPUT_EVENTS:
+            self._timer.start()
+        return False
+
+    def _start(self) -> None:
+        self._app.removeEventFilter(self)
+        self.thread = warm_up_in_background()
 
 
 def install(app: QCoreApplication | None = None) -> GuiThreadCollector:

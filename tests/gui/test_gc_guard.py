@@ -90,3 +90,70 @@ def test_collection_pauses_while_a_worker_imports(qtbot):
     assert gc.get_freeze_count() > 0
     gc.unfreeze()
     assert not gc_guard._paused.is_set()  # the freeze ends the pause
+
+
+def test_the_warm_up_imports_torch_once_on_a_worker_thread(qtbot, monkeypatch):
+    from labeler.ml import preload
+
+    calls, ready = [], threading.Event()
+
+    def slow_import():
+        calls.append(threading.current_thread().name)
+        threading.Event().wait(0.2)
+        ready.set()
+
+    monkeypatch.setattr(gc_guard, "_torch_ready", ready.is_set)
+    monkeypatch.setattr(preload, "import_torch", slow_import)
+    gc_guard.install()
+    threads = [gc_guard.warm_up_in_background(), gc_guard.warm_up_in_background()]
+    clicked = threading.Thread(target=gc_guard.import_torch_in_worker)  # a Fine-tune click meanwhile
+    clicked.start()
+    for thread in threads + [clicked]:
+        thread.join(5)
+    assert calls == ["labeler-torch-import"]  # the others waited for it instead of importing again
+    qtbot.waitUntil(lambda: not gc_guard._paused.is_set(), timeout=2_000)  # frozen; collecting again
+    gc.unfreeze()
+
+
+def test_a_warm_up_without_torch_is_logged_and_changes_nothing(qtbot, monkeypatch, caplog):
+    from labeler.ml import preload
+
+    def no_torch():
+        raise ImportError("No module named 'torch'")
+
+    monkeypatch.setattr(gc_guard, "_torch_ready", lambda: False)
+    monkeypatch.setattr(preload, "import_torch", no_torch)
+    gc_guard.install()
+    with caplog.at_level("INFO", logger="labeler.gui.gc_guard"):
+        gc_guard.warm_up_in_background().join(5)
+    assert "No module named 'torch'" in caplog.text
+    qtbot.waitUntil(lambda: not gc_guard._paused.is_set(), timeout=2_000)
+    gc.unfreeze()
+
+
+def test_the_warm_up_waits_for_a_pause_in_the_users_input(qtbot, monkeypatch):
+    from PySide6.QtCore import QElapsedTimer, Qt
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtWidgets import QApplication
+
+    started = []
+    monkeypatch.setattr(gc_guard, "warm_up_in_background", lambda: started.append(1) or threading.Thread())
+    widget = QLabel("typing here")
+    qtbot.addWidget(widget)
+    steps = []
+    step = QAction("Next image", widget, shortcut=QKeySequence("D"), triggered=lambda: steps.append(1))
+    widget.addAction(step)  # like the window's D: the key arrives as a shortcut, not a key press
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.activateWindow()
+    warm_up = gc_guard.IdleWarmUp(QApplication.instance(), idle_ms=300)
+    clock = QElapsedTimer()
+    clock.start()
+    while clock.elapsed() < 900:  # a key every 100 ms: never idle for 300 ms
+        qtbot.keyClick(widget, Qt.Key.Key_D)
+        qtbot.wait(100)
+    assert started == [] and len(steps) >= 8
+    qtbot.waitUntil(lambda: started == [1], timeout=2_000)  # the user paused
+    qtbot.keyClick(widget, Qt.Key.Key_D)
+    qtbot.wait(500)
+    assert started == [1] and warm_up.thread is not None  # once only
