@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import gc
 import logging
-import sys
 import threading
 import time
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+
+from labeler.ml.preload import torch_ready as _torch_ready
 
 #: how often the GUI thread looks at the collector's counts
 INTERVAL_MS = 100
@@ -102,10 +103,6 @@ class GuiThreadCollector(QObject):
             gc.enable()
 
 
-def _torch_ready() -> bool:
-    return "torchvision.models.detection" in sys.modules
-
-
 def import_torch_in_worker() -> None:
     """For a worker thread about to use a model: import torch and torchvision with the GIL held as
     little as possible (labeler.ml.preload), then have the GUI thread freeze what they created.
@@ -116,7 +113,7 @@ def import_torch_in_worker() -> None:
     with _import_lock:
         if _torch_ready():
             return
-        from labeler.ml import preload
+        from labeler.ml import preload  # looked up at call time: tests replace import_torch
 
         pause()
         try:

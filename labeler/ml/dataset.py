@@ -222,26 +222,14 @@ def _color_factors(rng: random.Random) -> tuple[float, float, float]:
     return rng.uniform(0.7, 1.3), rng.uniform(0.7, 1.3), rng.uniform(0.7, 1.3)
 
 
-def _color_jitter(img, rng: random.Random):
-    """Saturation, then contrast about the mean grey, then brightness (float image in [0, 1]).
-
-    The reference for `_color_jitter_uint8`, which computes the same in one pass.
-    """
-    b, c, s = _color_factors(rng)
-    gray = img.mul(img.new_tensor(GRAY_WEIGHTS).view(3, 1, 1)).sum(0, keepdim=True)
-    img = gray + (img - gray) * s  # saturation
-    mean = gray.mean()
-    img = (img - mean) * c + mean * b  # contrast about the mean, then brightness
-    return img.clamp_(0.0, 1.0)
-
-
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def _color_jitter_uint8(pixels, rng: random.Random):
-    """`_color_jitter` of a uint8 image, returned as float in [0, 1]: saturation, contrast and
-    brightness are all affine in the pixel, so they fold into one 3x3 matrix and an offset applied
-    with a single matrix product (~4x faster than the step-by-step version)."""
+    """Saturation, then contrast about the mean grey, then brightness, each by 0.7-1.3, of a uint8
+    image; returned as float in [0, 1]. All three are affine in the pixel, so they fold into one 3x3
+    matrix and an offset applied with a single matrix product (~4x faster than step by step, which
+    tests/ml/test_train_data.py keeps as the reference)."""
     import torch
 
     b, c, s = _color_factors(rng)

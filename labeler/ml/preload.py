@@ -81,9 +81,14 @@ def map_libraries() -> int:
     return loaded
 
 
+def torch_ready() -> bool:
+    """Whether `import_torch` has nothing left to do."""
+    return "torchvision.models.detection" in sys.modules
+
+
 def import_torch() -> None:
     """Import torch, torchvision and the detection models, holding the GIL as little as possible."""
-    if "torchvision.models.detection" in sys.modules:
+    if torch_ready():
         return
     if "torch" not in sys.modules:
         map_libraries()

@@ -38,9 +38,6 @@ MIN_REVIEWED = 2  # one to train on, one to validate
 EPOCH_IMAGES = 160  # a tiny data set is repeated to at least this many samples per epoch
 EVENT_INTERVAL_S = 0.1  # at most ~10 IterationEvents per second
 GRAD_CLIP = 10.0
-#: validation keeps detections down to this score, as COCO evaluations do: mAP integrates the whole
-#: precision-recall curve, so cutting at pre-labeling's 0.05 drops its low-recall tail
-EVAL_SCORE_THRESH = 0.001
 LOSS_NAMES = ("loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg")
 
 
@@ -456,12 +453,7 @@ class _Run:
             pixels, boxes, labels, _ = val_data.load(i)
             images.append(pixels.float().div(255.0))
             truth.append((pixels.shape[-1], pixels.shape[-2], boxes, labels))
-        heads = model.roi_heads
-        kept_thresh, heads.score_thresh = heads.score_thresh, EVAL_SCORE_THRESH
-        try:
-            detections = predict_for_eval(model, images, device, plan_.amp)
-        finally:
-            heads.score_thresh = kept_thresh
+        detections = predict_for_eval(model, images, device, plan_.amp)
         map50, map_ = coco_map(truth, detections, len(model.roi_heads.box_predictor.cls_score.weight) - 1)
         is_best = self.best_map50 is None or map50 > self.best_map50
         metrics = {"map50": map50, "map": map_, "losses": losses}

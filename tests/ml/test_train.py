@@ -177,3 +177,17 @@ def test_plan_defaults_suit_the_device(tmp_path):
         explicit = train_mod.plan(p, dataclasses.replace(train_mod.TrainSettings(), minutes=3.0, batch_size=1),
                                   n_train=32, device=torch.device("cpu"))
         assert explicit.minutes == 3.0 and explicit.batch_size == 1
+
+
+def test_validation_keeps_low_scores_and_gives_the_model_its_threshold_back():
+    import torch
+
+    from labeler.ml.evaluate import EVAL_SCORE_THRESH, predict_for_eval
+
+    model = build_model("fasterrcnn_small_fpn", 3, min_size=64, max_size=64).eval()
+    model.roi_heads.score_thresh = 0.05  # pre-labeling's
+    seen = []
+    model.roi_heads.register_forward_pre_hook(lambda heads, args: seen.append(heads.score_thresh))
+    out = predict_for_eval(model, [torch.rand(3, 64, 64)], torch.device("cpu"))
+    assert seen == [EVAL_SCORE_THRESH] and len(out) == 1
+    assert model.roi_heads.score_thresh == 0.05

@@ -96,13 +96,25 @@ def test_batches_group_orientation_and_shard_evenly():
     assert one != GroupedBatches(data, 2, turns=False).batches(1, seed=1)
 
 
+def _color_jitter_step_by_step(img, rng: random.Random):
+    """The jitter as written in the first place (float image in [0, 1]): the reference."""
+    from labeler.ml.dataset import GRAY_WEIGHTS, _color_factors
+
+    b, c, s = _color_factors(rng)
+    gray = img.mul(img.new_tensor(GRAY_WEIGHTS).view(3, 1, 1)).sum(0, keepdim=True)
+    img = gray + (img - gray) * s  # saturation
+    mean = gray.mean()
+    img = (img - mean) * c + mean * b  # contrast about the mean, then brightness
+    return img.clamp_(0.0, 1.0)
+
+
 def test_one_pass_colour_jitter_equals_the_step_by_step_one():
-    from labeler.ml.dataset import _color_jitter, _color_jitter_uint8
+    from labeler.ml.dataset import _color_jitter_uint8
 
     g = torch.Generator().manual_seed(1)
     pixels = torch.randint(0, 256, (3, 37, 53), dtype=torch.uint8, generator=g)
     for seed in range(20):
         fast = _color_jitter_uint8(pixels, random.Random(seed))
-        slow = _color_jitter(pixels.float() / 255.0, random.Random(seed))
+        slow = _color_jitter_step_by_step(pixels.float() / 255.0, random.Random(seed))
         assert fast.dtype == torch.float32 and fast.shape == (3, 37, 53)
         assert torch.allclose(fast, slow, atol=1e-5), (seed, (fast - slow).abs().max())
