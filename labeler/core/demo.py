@@ -2,7 +2,8 @@
 
 Each scene is a small photo-like image: a lit background (gradients, soft blobs, texture and
 noise), and zero to six objects of five classes (circle, square, triangle, star, cross) in random
-colours, sizes from small to large, some overlapping, some partly hidden by others. The first
+colours, sizes from small to large, some overlapping, some partly hidden by others (labeled as a
+person would: the visible part of an object, and nothing for an object hidden for the most part). The first
 `n_reviewed` scenes come labeled and reviewed, as if a person had done them; the rest are
 unlabeled, for pre-labeling. Everything derives from `seed`, so the demo is the same everywhere.
 """
@@ -22,6 +23,8 @@ from .store import Project
 
 CLASSES = ("circle", "square", "triangle", "star", "cross")
 CLASS_COLORS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4")
+#: the share of an object that must be in view for it to be labeled
+MIN_VISIBLE = 0.5
 SIZES = ((320, 240), (384, 288), (400, 300), (448, 336), (360, 360), (300, 400))
 
 
@@ -97,31 +100,59 @@ def _object_color(rng: random.Random, bg: tuple[int, int, int]) -> tuple[int, in
     return tuple(255 - v for v in bg)
 
 
+def _visible_boxes(objects, ids) -> list[tuple[str, float, float, float, float]]:
+    """The labels a person would give: `objects` are (kind, x1, y1, x2, y2, pixel area when alone)
+    in drawing order, `ids` the index (1-based) of the object each pixel shows, 0 for background.
+
+    Objects drawn later may hide earlier ones. An object hidden for the most part is not labeled
+    (nobody can tell what it is); a partly hidden one gets the box of its visible part (COCO's
+    convention); an object in full view keeps its exact box.
+    """
+    boxes = []
+    for k, (kind, x1, y1, x2, y2, area) in enumerate(objects, 1):
+        ys, xs = np.nonzero(ids == k)
+        if len(xs) == 0 or len(xs) < MIN_VISIBLE * area:
+            continue
+        if len(xs) < area:
+            x1, y1 = max(x1, float(xs.min())), max(y1, float(ys.min()))
+            x2, y2 = min(x2, float(xs.max() + 1)), min(y2, float(ys.max() + 1))
+        boxes.append((kind, x1, y1, x2, y2))
+    return boxes
+
+
 def _scene(rng: random.Random, w: int, h: int) -> tuple[Image.Image, list[tuple[str, float, float, float, float]]]:
     img = _background(rng, w, h)
     draw = ImageDraw.Draw(img)
+    # which object each pixel shows (0: background), to label only what a person can see
+    shown = Image.new("L", (w, h), 0)
+    shown_draw = ImageDraw.Draw(shown)
     n = 0 if rng.random() < 0.08 else rng.randint(1, 6)
-    boxes: list[tuple[str, float, float, float, float]] = []
-    for _ in range(n):
+    objects: list[tuple[str, float, float, float, float, int]] = []
+    for k in range(1, n + 1):
         kind = rng.choice(CLASSES)
         r = rng.uniform(10, min(w, h) * 0.22)
         cx, cy = rng.uniform(r * 0.6, w - r * 0.6), rng.uniform(r * 0.6, h - r * 0.6)
         bg = img.getpixel((int(min(max(cx, 0), w - 1)), int(min(max(cy, 0), h - 1))))
         col = _object_color(rng, bg)
         outline = tuple(int(v * 0.5) for v in col) if rng.random() < 0.5 else None
+        alone = Image.new("L", (w, h), 0)
         if kind == "circle":
             ry = r * rng.uniform(0.85, 1.0)
-            pts = None
-            draw.ellipse((cx - r, cy - ry, cx + r, cy + ry), fill=col, outline=outline, width=2)
-            x1, y1, x2, y2 = cx - r, cy - ry, cx + r, cy + ry
+            ellipse = (cx - r, cy - ry, cx + r, cy + ry)
+            draw.ellipse(ellipse, fill=col, outline=outline, width=2)
+            shown_draw.ellipse(ellipse, fill=k)
+            ImageDraw.Draw(alone).ellipse(ellipse, fill=1)
+            x1, y1, x2, y2 = ellipse
         else:
             pts = _polygon(kind, cx, cy, r, rng.uniform(0, 2 * math.pi) if kind != "square" else rng.uniform(-0.3, 0.3))
             draw.polygon(pts, fill=col, outline=outline)
+            shown_draw.polygon(pts, fill=k)
+            ImageDraw.Draw(alone).polygon(pts, fill=1)
             xs, ys = [p[0] for p in pts], [p[1] for p in pts]
             x1, y1, x2, y2 = min(xs), min(ys), max(xs), max(ys)
         x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2)
-        # a later object may cover part of an earlier one: both stay labeled, as a person would
-        boxes.append((kind, x1, y1, x2, y2))
+        objects.append((kind, x1, y1, x2, y2, int(np.count_nonzero(np.asarray(alone)))))
+    boxes = _visible_boxes(objects, np.asarray(shown))
     # lighting: a global brightness/contrast change and a little blur, as from a camera
     arr = np.asarray(img, float)
     gain, bias = rng.uniform(0.7, 1.25), rng.uniform(-30, 30)
