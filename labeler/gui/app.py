@@ -55,6 +55,9 @@ class Launcher(QObject):
         old, self.window = self.window, MainWindow(project)
         self.window.open_folder_requested.connect(self.open_folder)
         self.window.show()
+        # keyboard first from the start: ask for the focus (a window manager usually gives it; without
+        # one, as under a bare X server, a window that does not ask gets no key events until a click)
+        self.window.activateWindow()
         if old is not None:
             old.close()
         if self.start_screen is not None:

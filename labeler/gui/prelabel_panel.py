@@ -20,6 +20,7 @@ from labeler.core.store import Project
 from labeler.gui import gc_guard
 from labeler.gui.background import BackgroundTask
 from labeler.gui.project_signals import ProjectSignals
+from labeler.gui.widgets import narrow_combo
 from labeler.ml import class_map, weights
 from labeler.ml.device import DEVICE_CHOICES
 from labeler.ml.models import ARCHITECTURES
@@ -88,7 +89,7 @@ class PrelabelPanel(QWidget):
         self._choices: dict[str, ModelChoice] = {}  # model list entries by key (item data is the key)
         self._started = 0.0
 
-        self.model_box = QComboBox()
+        self.model_box = narrow_combo(QComboBox())  # long model names must not widen the dock
         self.model_box.setToolTip("COCO models from torchvision, and the project's own trained checkpoints")
         self.weights_label = QLabel()
         self.weights_label.setWordWrap(True)

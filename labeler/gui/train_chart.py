@@ -35,6 +35,22 @@ def run_epoch_rows(run: dict) -> list[tuple[float, float | None, float | None, f
     return rows
 
 
+#: at most this many intervals on the epoch axis: more labels than fit a narrow dock get elided to "..."
+MAX_TICK_INTERVALS = 5
+
+
+def tick_step(span: float, max_intervals: int = MAX_TICK_INTERVALS) -> float:
+    """The smallest round step (0.1, 0.2, 0.5, 1, 2, 5, 10, 20...) that cuts `span` into at most
+    `max_intervals` intervals."""
+    step = 0.1
+    while span / step > max_intervals + 1e-9:
+        for factor in (2, 2.5, 2):  # 0.1 -> 0.2 -> 0.5 -> 1 -> 2 -> 5 -> 10 ...
+            step = round(step * factor, 10)
+            if span / step <= max_intervals + 1e-9:
+                break
+    return step
+
+
 def _num(value) -> float | None:
     try:
         value = float(value)
@@ -181,8 +197,12 @@ class TrainChart(QChartView):
     def _update_axes(self) -> None:
         x_max = max(self._x_max, self._planned_epochs or 0.0, 1.0)
         self.x_axis.setRange(0.0, x_max)
-        self.x_axis.setTickCount(min(int(x_max), 10) + 1 if x_max == int(x_max) else 6)
-        self.x_axis.setLabelFormat("%.0f" if x_max == int(x_max) and x_max <= 10 else "%.1f")
+        # ticks at round epochs (1, 2, 5, 10, 20...), few enough that their labels fit a narrow dock
+        step = tick_step(x_max)
+        self.x_axis.setTickType(QValueAxis.TickType.TicksDynamic)
+        self.x_axis.setTickAnchor(0.0)
+        self.x_axis.setTickInterval(step)
+        self.x_axis.setLabelFormat("%.0f" if step >= 1 else "%.1f")
         self.loss_axis.setRange(0.0, self._loss_max * 1.05 if self._loss_max > 0 else 1.0)
         self.loss_axis.setTickCount(6)
         self.loss_axis.applyNiceNumbers()  # round tick labels (0.5, 1.0...) instead of fifths of the maximum

@@ -23,6 +23,7 @@ from labeler.core.store import MISSING, REVIEWED, UNREADABLE, Project
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.train_chart import TrainChart
 from labeler.gui.train_worker import TrainThread
+from labeler.gui.widgets import narrow_combo
 from labeler.ml.device import DEVICE_CHOICES
 from labeler.ml.models import trainable_architectures
 
@@ -134,8 +135,7 @@ class TrainPanel(QWidget):
         self.device_box.setCurrentText(options.get("device", "auto"))
         self.device_box.setToolTip("auto: CUDA, then Apple MPS, then the CPU")
         for box in (self.model_box, self.start_box):  # long item texts must not widen the dock
-            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(16)
+            narrow_combo(box)
 
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Fine-tune on the reviewed images in the background; keep labeling meanwhile")

@@ -322,3 +322,14 @@ def test_model_panels_are_docked_and_p_prelabels_the_shown_image(qtbot, window, 
     assert [im.id for im in project.images() if im.predicted_count] == [shown]
     # the canvas shows the new predictions without a reload
     qtbot.waitUntil(lambda: len(window.canvas.box_items()) == project.image(shown).predicted_count)
+
+
+def test_the_canvas_gets_the_room_and_long_model_names_do_not_widen_the_docks(qtbot, window):
+    """The default window: side panels as narrow as their controls, the canvas over half the width.
+    The model lists have long item texts; their boxes shrink, their drop-down lists stay readable."""
+    qtbot.waitUntil(lambda: window.canvas.width() > 0)
+    assert window.canvas.width() > window.width() / 2
+    for box in (window.prelabel_panel.model_box, window.train_panel.model_box):
+        longest = max(box.fontMetrics().horizontalAdvance(box.itemText(i)) for i in range(box.count()))
+        assert box.minimumSizeHint().width() < longest
+        assert box.view().minimumWidth() >= longest

@@ -308,3 +308,21 @@ def test_a_tiny_real_run(qtbot, tmp_path):
             panel.wait()
             panel.signals.detach()
         project.close()
+
+
+@pytest.mark.parametrize("epochs, step", [(0.3, 0.1), (1, 0.2), (5, 1), (10, 2), (24, 5), (52, 20), (300, 100)])
+def test_the_epoch_axis_has_a_few_round_ticks(qtbot, epochs, step):
+    """A 10-minute run has ~50 epochs: its axis shows 0, 20, 40, not eleven labels elided to '...'."""
+    from labeler.gui.train_chart import MAX_TICK_INTERVALS, TrainChart, tick_step
+
+    assert tick_step(epochs) == pytest.approx(step) and epochs / step <= MAX_TICK_INTERVALS
+    chart = TrainChart()
+    qtbot.addWidget(chart)
+    for e in range(1, int(epochs) + 1):
+        chart.add_epoch(e, 1.0 / e, 0.01 * e, 0.005 * e)
+    if epochs < 1:
+        chart.add_epoch(epochs, 1.0, None, None)
+    chart.redraw()
+    axis = chart.x_axis
+    assert axis.tickInterval() == pytest.approx(tick_step(max(epochs, 1.0)))
+    assert axis.labelFormat() == ("%.0f" if axis.tickInterval() >= 1 else "%.1f")
