@@ -66,10 +66,11 @@ def cmd_train(args) -> int:
 
     dist = distributed.from_environment()
     main = dist.is_main
+    augment = {} if args.augment is None else {"augment": args.augment}
     settings = TrainSettings(architecture=args.model, epochs=args.epochs, minutes=args.minutes,
                              start=getattr(args, "start"), device=args.device, batch_size=args.batch_size,
                              lr=args.lr, val_fraction=args.val_fraction, seed=args.seed, workers=args.workers,
-                             repeat=args.repeat, min_size=args.size,
+                             repeat=args.repeat, min_size=args.size, **augment,
                              max_size=round(args.size * 1.4) if args.size else None)
     try:
         # one writer per project: the other ranks only read (they receive the label snapshot anyway)
@@ -138,7 +139,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _augmentations(text: str) -> tuple[str, ...]:
+    from labeler.ml.dataset import AUGMENTATIONS
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if names in ((), ("none",)):
+        return ()
+    unknown = [n for n in names if n not in AUGMENTATIONS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown augmentation {', '.join(unknown)}; choose from "
+                                         f"{', '.join(AUGMENTATIONS)}, or none")
+    return names
+
+
 def register(subparsers) -> None:
+    from labeler.ml.dataset import AUGMENTATIONS, DEFAULT_AUGMENT
     from labeler.ml.models import trainable_architectures
 
     names = list(trainable_architectures())
@@ -169,6 +184,10 @@ def register(subparsers) -> None:
                    help="input size: the shorter image side the model sees (default: the model's own)")
     p.add_argument("--repeat", type=_positive_int, metavar="N",
                    help="passes over the training images per epoch (default: enough for 160 images)")
+    p.add_argument("--augment", type=_augmentations, metavar="LIST",
+                   help="comma-separated augmentations from " + ", ".join(AUGMENTATIONS) + ", or none (default: "
+                   + ",".join(DEFAULT_AUGMENT) + "; turn off the geometric ones when a class depends on "
+                   "orientation, and colour when it depends on colour)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, metavar="N", help="data loading processes (default: 0 on a CPU)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the epoch lines")

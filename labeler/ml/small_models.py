@@ -71,7 +71,11 @@ def build_small_fasterrcnn(*, num_classes: int, min_size: int, max_size: int, bo
     if weights is not None or weights_backbone is not None:
         raise ValueError("the small Faster R-CNN has no pretrained weights")
     anchors = AnchorGenerator(ANCHOR_SIZES, (ASPECT_RATIOS,) * len(ANCHOR_SIZES))
-    roi_pool = MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=2)
+    # one bilinear sample per output bin: the RoIs here span 2-20 cells of the stride-8 map, so 2x2
+    # samples per bin (torchvision's default) add little, and RoIAlign's backward was the largest op
+    # after the convolutions (15 % of a step; 15 epochs of the demo took 4.1 min instead of 4.9, with the
+    # same mAP on 160 held-out scenes: 0.19 against 0.20)
+    roi_pool = MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=1)
     representation = 256
     model = FasterRCNN(
         _backbone(), num_classes=None,

@@ -193,12 +193,13 @@ def plan(project, settings: TrainSettings, n_train: int, device) -> Plan:
             start = "scratch"
     arch = architecture(arch_name)
     cpu = device.type == "cpu"
-    small = arch_name == SMALL_ARCHITECTURE
     batch = settings.batch_size or (4 if cpu else 8)
     if batch < 1:
         raise TrainingError("The batch size must be at least 1")
-    # AdamW: a high rate for a model learning from scratch, a gentle one for pretrained weights
-    lr = settings.lr or ((2e-3 if small else 1e-3) if start == "scratch" else 2e-4)
+    # AdamW: a high rate for a model learning from scratch, a gentle one for pretrained weights. On the
+    # demo (small model, 15 epochs) 1e-3 fits the training images twice as well as 2e-3 did (train mAP@0.5
+    # 0.51 against 0.28, 160 held-out scenes 0.20 against 0.11); 4e-3 diverges at first, 5e-4 is no better
+    lr = settings.lr or (1e-3 if start == "scratch" else 2e-4)
     epochs, minutes = settings.epochs, settings.minutes
     repeat = settings.repeat or max(1, math.ceil(EPOCH_IMAGES / max(1, n_train)))
     if epochs is None and minutes is None:

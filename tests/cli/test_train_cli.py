@@ -50,6 +50,24 @@ def test_train_reports_data_problems_without_a_traceback(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_augment_option_chooses_the_augmentations_and_names_unknown_ones(tmp_path, capsys):
+    from labeler.ml.dataset import DEFAULT_AUGMENT
+
+    root = make_project(tmp_path / "p", n_images=4)
+    assert main(["train", str(root), "--epochs", "1", *TINY]) == 0
+    assert main(["train", str(root), "--epochs", "1", "--augment", "hflip, rot90", *TINY]) == 0
+    assert main(["train", str(root), "--epochs", "1", "--augment", "none", *TINY]) == 0
+    with Project.open(root, readonly=True) as p:
+        assert [r["settings"]["augment"] for r in p.runs()] == [list(DEFAULT_AUGMENT), ["hflip", "rot90"], []]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(root), "--augment", "hflip,mirror", *TINY])
+    assert exc.value.code == 2
+    assert "unknown augmentation mirror" in capsys.readouterr().err
+    with Project.open(root, readonly=True) as p:
+        assert len(p.runs()) == 3  # nothing started
+
+
 def test_ctrl_c_stops_like_stop_and_keeps_the_best_checkpoint(tmp_path, capsys, monkeypatch):
     import labeler.ml.train as train_mod
 
