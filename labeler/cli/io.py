@@ -15,6 +15,11 @@ def _fail(msg: str) -> int:
     return 2
 
 
+def _count(n: int, noun: str) -> str:
+    """ "1 class", "2 classes", "0 boxes" """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith(('s', 'x')) else 's'}"
+
+
 def _scan_with_progress(project: Project) -> None:
     from tqdm import tqdm
 
@@ -61,11 +66,11 @@ def cmd_export(args) -> int:
         with project:
             if args.predictions:
                 n = export_predictions(project, args.predictions)
-                print(f"Wrote {n} predictions to {args.predictions}")
+                print(f"Wrote {_count(n, 'prediction')} to {args.predictions}")
             if args.output:
                 counts = export_coco(project, args.output, all_images=args.all_images)
-                print(f"Wrote {counts['images']} images, {counts['annotations']} boxes and "
-                      f"{counts['categories']} classes to {args.output}")
+                print(f"Wrote {_count(counts['images'], 'image')}, {_count(counts['annotations'], 'box')} and "
+                      f"{_count(counts['categories'], 'class')} to {args.output}")
     except StoreError as exc:
         return _fail(str(exc))
     return 0

@@ -33,6 +33,7 @@ def test_import_info_export(tmp_path, capsys):
     assert "dog" in out and "t.jpg: the file is truncated" in out
     dst = tmp_path / "out" / "export.json"
     assert main(["export", str(d), "-o", str(dst)]) == 0
+    assert f"Wrote 2 images, 2 boxes and 1 class to {dst}" in capsys.readouterr().out
     data = json.loads(dst.read_text())
     assert {(im["file_name"], im["width"], im["height"]) for im in data["images"]} == {("a.jpg", 64, 48), ("r.jpg", 40, 80)}
 
