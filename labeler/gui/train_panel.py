@@ -16,14 +16,16 @@ from typing import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QMessageBox, QProgressBar, QPushButton, QSpinBox, QSplitter,
-                               QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QHeaderView, QLabel, QMenu, QMessageBox, QProgressBar, QPushButton, QSizePolicy,
+                               QSpinBox, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from labeler.core.store import MISSING, REVIEWED, UNREADABLE, Project
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.train_chart import TrainChart
 from labeler.gui.train_worker import TrainThread
 from labeler.gui.widgets import narrow_combo
+from labeler.ml.dataset import AUGMENTATIONS, DEFAULT_AUGMENT
 from labeler.ml.device import DEVICE_CHOICES
 from labeler.ml.models import trainable_architectures
 
@@ -34,9 +36,15 @@ SETTING_OPTIONS = "train.options"
 #: chart and progress refresh period (4 Hz)
 REDRAW_MS = 250
 #: the run table's columns
-COLUMNS = ("Date", "Model", "Epochs", "Best mAP@0.5", "Status")
+#: (the run's number, as the Pre-label panel's model list and the CLI name it; its date is in the tooltip,
+#: so that a narrow dock leaves the model's name room)
+COLUMNS = ("Run", "Model", "Epochs", "mAP@0.5", "Status")
 
 AUTO, EPOCHS, MINUTES = "auto", "epochs", "minutes"
+#: what each augmentation does, in the panel's menu (keys: labeler.ml.dataset.AUGMENTATIONS, the CLI's names)
+AUGMENT_TEXTS = {"hflip": "Horizontal flips", "vflip": "Vertical flips", "rot90": "Quarter turns",
+                 "zoom": "Zoom: random crops", "scale": "Scale jitter: varied input sizes",
+                 "color": "Brightness, contrast and saturation"}
 START_CHOICES = (("auto", "Automatic (COCO weights if present, else scratch)"), ("coco", "COCO weights"),
                  ("last", "Last checkpoint of this project"), ("scratch", "Scratch (random weights)"))
 
@@ -136,6 +144,27 @@ class TrainPanel(QWidget):
         self.device_box.setToolTip("auto: CUDA, then Apple MPS, then the CPU")
         for box in (self.model_box, self.start_box):  # long item texts must not widen the dock
             narrow_combo(box)
+        # augmentation: a menu of checkable actions, as `labeler train --augment` takes them; a project
+        # whose classes depend on orientation or colour turns those off
+        self.augment_button = QToolButton()
+        self.augment_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.augment_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.augment_button.setToolTip("Random changes to the training images, moving the boxes with the pixels. "
+                                       "Turn off flips and turns when a class depends on orientation "
+                                       "(\"arrow left\"), colour when it depends on colour")
+        menu = QMenu(self.augment_button)
+        chosen = options.get("augment", list(DEFAULT_AUGMENT))
+        self.augment_actions = {}
+        for name in AUGMENTATIONS:
+            action = menu.addAction(f"{AUGMENT_TEXTS.get(name, name)} ({name})")
+            action.setCheckable(True)
+            action.setChecked(name in chosen)
+            action.toggled.connect(self._update_augment_text)
+            self.augment_actions[name] = action
+        menu.addSeparator()
+        menu.addAction("Defaults", self._reset_augment)
+        self.augment_button.setMenu(menu)
+        self._update_augment_text()
 
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Fine-tune on the reviewed images in the background; keep labeling meanwhile")
@@ -156,6 +185,7 @@ class TrainPanel(QWidget):
         self.chart = TrainChart()
         self.runs_table = QTableWidget(0, len(COLUMNS))
         self.runs_table.setHorizontalHeaderLabels(COLUMNS)
+        self.runs_table.horizontalHeaderItem(3).setToolTip("The best validation mAP@0.5 of the run")
         self.runs_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.runs_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.runs_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -184,6 +214,7 @@ class TrainPanel(QWidget):
         form.addRow("Length", length_row)
         form.addRow("Start from", self.start_box)
         form.addRow("", self.weights_label)
+        form.addRow("Augment", self.augment_button)
         form.addRow("Device", self.device_box)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
@@ -263,6 +294,24 @@ class TrainPanel(QWidget):
         self._update_start_state()
         super().showEvent(event)
 
+    def augmentations(self) -> tuple[str, ...]:
+        """The augmentations checked in the menu, in labeler.ml.dataset.AUGMENTATIONS order."""
+        return tuple(name for name, action in self.augment_actions.items() if action.isChecked())
+
+    def _update_augment_text(self, *_):
+        names = self.augmentations()
+        if set(names) == set(DEFAULT_AUGMENT):
+            text = "default: " + ", ".join(names)
+        elif len(names) == len(AUGMENTATIONS):
+            text = "all"
+        else:
+            text = ", ".join(names) or "none"
+        self.augment_button.setText(text)
+
+    def _reset_augment(self) -> None:
+        for name, action in self.augment_actions.items():
+            action.setChecked(name in DEFAULT_AUGMENT)
+
     def _set_start_item(self, key: str, text: str) -> None:
         self.start_box.setItemText(self.start_box.findData(key), text)
 
@@ -274,12 +323,14 @@ class TrainPanel(QWidget):
         return TrainSettings(architecture=self.model_box.currentData(),
                              epochs=self.epochs_box.value() if length == EPOCHS else None,
                              minutes=self.minutes_box.value() if length == MINUTES else None,
-                             start=self.start_box.currentData(), device=self.device_box.currentText())
+                             start=self.start_box.currentData(), device=self.device_box.currentText(),
+                             augment=self.augmentations())
 
     def _save_options(self) -> None:
         options = {"architecture": self.model_box.currentData(), "length": self.length_box.currentData(),
                    "epochs": self.epochs_box.value(), "minutes": self.minutes_box.value(),
-                   "start": self.start_box.currentData(), "device": self.device_box.currentText()}
+                   "start": self.start_box.currentData(), "device": self.device_box.currentText(),
+                   "augment": list(self.augmentations())}
         if self.project.get_setting(SETTING_OPTIONS) != options:
             self.project.set_setting(SETTING_OPTIONS, options)
 
@@ -459,16 +510,18 @@ class TrainPanel(QWidget):
             planned = planned_epochs(run)
             done = len(run.get("epochs") or [])
             best = run.get("best_map")
-            cells = (when.strftime("%d %b %H:%M"), _short_model(run.get("architecture")), f"{done}/{planned}" if planned else str(done),
+            cells = (str(run["id"]), _short_model(run.get("architecture")), f"{done}/{planned}" if planned else str(done),
                      f"{best:.3f}" if isinstance(best, (int, float)) else "—", run.get("status") or "")
+            tip = f"Run {run['id']}: {run.get('architecture')}, started {when:%Y-%m-%d %H:%M}"
+            if run.get("message"):
+                tip += "\n" + run["message"]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 0:
                     item.setData(Qt.ItemDataRole.UserRole, run["id"])
-                if col in (2, 3):
+                if col in (0, 2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                item.setToolTip(run.get("message") or f"Run {run['id']}: {run.get('architecture')}, "
-                                f"started {when:%Y-%m-%d %H:%M}")
+                item.setToolTip(tip)
                 table.setItem(row, col, item)
         table.blockSignals(False)
         if selected is not None and selected in self._runs:

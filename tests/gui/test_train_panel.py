@@ -224,8 +224,15 @@ def test_past_runs_are_listed_and_charted(qtbot, make_panel, project):
     table = panel.runs_table
     assert table.rowCount() == 2
     row = [table.item(0, c).text() for c in range(table.columnCount())]  # newest first
-    assert row[1:] == ["resnet50_fpn", "0", "—", "failed"] and table.item(0, 0).toolTip() == "NaN loss"
-    assert [table.item(1, c).text() for c in range(1, 5)] == ["mobilenet_v3_large_320_fpn", "3/5", "0.456", "done"]
+    assert row == [str(failed), "resnet50_fpn", "0", "—", "failed"]
+    assert table.item(0, 0).toolTip().startswith(f"Run {failed}: fasterrcnn_resnet50_fpn, started 20")
+    assert table.item(0, 3).toolTip().endswith("\nNaN loss")
+    assert [table.item(1, c).text() for c in range(5)] == [str(old), "mobilenet_v3_large_320_fpn", "3/5", "0.456", "done"]
+    # in a dock of 340 px the model's name is not cut down to "m..."
+    panel.resize(340, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert table.columnWidth(1) >= table.fontMetrics().horizontalAdvance("small_fpn") + 8
     assert "Last checkpoint: run 1" in panel.weights_label.text()
 
     table.selectRow(1)
@@ -264,6 +271,36 @@ def test_choices_are_remembered_per_project(qtbot, make_panel):
     assert again.start_box.currentData() == "scratch"
     assert again.settings().minutes == 2.5 and again.settings().epochs is None
 
+
+
+def test_augmentations_are_chosen_in_a_menu_sent_to_the_engine_and_remembered(qtbot, make_panel):
+    from labeler.ml.dataset import AUGMENTATIONS, DEFAULT_AUGMENT
+
+    engine = FakeEngine(epochs=1, iterations=1)
+    panel = make_panel(engine)
+    assert panel.augmentations() == DEFAULT_AUGMENT
+    assert panel.augment_button.text() == "default: " + ", ".join(DEFAULT_AUGMENT)
+    names = [a.text() for a in panel.augment_button.menu().actions() if a.isCheckable()]
+    assert len(names) == len(AUGMENTATIONS) and all(f"({n})" in t for n, t in zip(AUGMENTATIONS, names))
+    # classes that depend on orientation: no vertical flips, no quarter turns
+    panel.augment_actions["vflip"].setChecked(False)
+    panel.augment_actions["rot90"].trigger()  # as a click in the menu does
+    assert panel.augmentations() == ("hflip", "color")
+    assert panel.augment_button.text() == "hflip, color"
+    panel.start()
+    wait_idle(qtbot, panel)
+    assert engine.settings.augment == ("hflip", "color")
+    again = make_panel()
+    assert again.augmentations() == ("hflip", "color")
+    for action in again.augment_actions.values():
+        action.setChecked(False)
+    assert again.augment_button.text() == "none" and again.settings().augment == ()
+    defaults = next(a for a in again.augment_button.menu().actions() if a.text() == "Defaults")
+    defaults.trigger()
+    assert again.augmentations() == DEFAULT_AUGMENT
+    for action in again.augment_actions.values():
+        action.setChecked(True)
+    assert again.augment_button.text() == "all" and again.settings().augment == AUGMENTATIONS
 
 # ---------------------------------------------------------------------- the real engine
 @pytest.mark.skipif(importlib.util.find_spec("labeler.ml.train") is None,
