@@ -396,7 +396,7 @@ class TrainPanel(QWidget):
 
     def _set_running(self, running: bool) -> None:
         for w in (self.start_button, self.model_box, self.length_box, self.epochs_box, self.minutes_box,
-                  self.start_box, self.device_box):
+                  self.start_box, self.augment_button, self.device_box):
             w.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self._update_use_button()

@@ -136,6 +136,7 @@ def test_events_fill_progress_bar_and_chart(qtbot, make_panel):
     panel.model_box.setCurrentIndex(panel.model_box.findData(ARCH))
     assert panel.start()
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    assert not panel.augment_button.isEnabled()  # the run took its settings: nothing to change now
     wait_idle(qtbot, panel)
 
     assert engine.thread is not threading.main_thread()  # the GUI thread never runs the engine
@@ -151,6 +152,7 @@ def test_events_fill_progress_bar_and_chart(qtbot, make_panel):
     assert panel.progress_bar.format() == "Done after 3 epochs"
     assert "Training finished" in panel.status_label.text()
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert panel.augment_button.isEnabled()
     assert panel.use_button.isEnabled()
 
 
