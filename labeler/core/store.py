@@ -134,7 +134,7 @@ class Box:
 @dataclass
 class ScanResult:
     added: int = 0
-    updated: int = 0
+    updated: int = 0  # images whose file size, pixel size or readability changed (not touched or copied ones)
     missing: int = 0
     reappeared: int = 0
     unreadable: list[tuple[str, str]] = None  # (relative path, reason)
@@ -438,10 +438,11 @@ class Project:
                     found[full.relative_to(self.root).as_posix()] = full
         known = {
             row[0]: row[1:]
-            for row in self._query("SELECT path, id, file_size, mtime, missing FROM images")
+            for row in self._query("SELECT path, id, file_size, mtime, missing, width, height, error FROM images")
         }
         now = time.time()
         inserts, updates, gone, back = [], [], [], []
+        changed = 0
         total = len(found)
         for i, (rel, full) in enumerate(sorted(found.items())):
             if progress and i % 200 == 0:
@@ -452,7 +453,7 @@ class Project:
                 continue
             k = known.get(rel)
             if k is not None:
-                _id, size, mtime, missing = k
+                _id, size, mtime, missing = k[:4]
                 if missing:
                     back.append(_id)
                 if size == st.st_size and mtime == st.st_mtime:
@@ -468,7 +469,9 @@ class Project:
                 inserts.append((rel, w, h, st.st_size, st.st_mtime, err, now))
             else:
                 updates.append((w, h, st.st_size, st.st_mtime, err, k[0]))
-        for rel, (_id, _s, _m, missing) in known.items():
+                # a copied folder or a touched file has new times, the same bytes: not news for the user
+                changed += k[1] != st.st_size or (w, h, err) != tuple(k[4:])
+        for rel, (_id, _s, _m, missing, *_rest) in known.items():
             if rel not in found and not missing:
                 gone.append(_id)
         with self._tx() as c:
@@ -485,7 +488,7 @@ class Project:
                 self._changed("images")
         if progress:
             progress(total, total)
-        result.added, result.updated, result.missing, result.reappeared = len(inserts), len(updates), len(gone), len(back)
+        result.added, result.updated, result.missing, result.reappeared = len(inserts), changed, len(gone), len(back)
         return result
 
     def add_image_records(self, records: Iterable[tuple[str, int, int]]) -> None:

@@ -45,6 +45,18 @@ def test_rescan_adds_new_marks_vanished_and_keeps_their_boxes(project, folder):
     assert by_path(project)["a.jpg"].status == "predicted"  # has a box, not reviewed
 
 
+def test_rescan_counts_changed_pictures_not_touched_or_copied_files(project, folder):
+    a = by_path(project)["a.jpg"]
+    st = (folder / "a.jpg").stat()
+    os.utime(folder / "a.jpg", (st.st_atime + 100, st.st_mtime + 100))  # as a copy or a backup restore does
+    r = project.scan()
+    assert (r.added, r.updated, r.missing) == (0, 0, 0)
+    assert project.scan().updated == 0
+    f.rgb(folder / "a.jpg", (30, 17))  # a different picture under the same name
+    r = project.scan()
+    assert r.updated == 1
+    assert (project.image(a.id).width, project.image(a.id).height) == (30, 17)
+
 def test_moved_folder_still_opens(project, folder, tmp_path):
     cat = project.add_category("dog")
     a = by_path(project)["sub/b.PNG"]
