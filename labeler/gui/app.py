@@ -7,10 +7,12 @@ current one in place) and then closes the old window, which releases its project
 from __future__ import annotations
 
 import logging
+import signal
+import socket
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from labeler.core.demo import default_demo_dir
@@ -22,6 +24,73 @@ from labeler.gui.main_window import MainWindow, show_warning
 from labeler.gui.start_screen import StartScreen
 
 log = logging.getLogger(__name__)
+
+
+#: signals that close the app as its window's close button does: SIGTERM (logout, `kill`, a service
+#: manager) and SIGINT (Ctrl+C in the terminal that started it); SIGHUP where there is one (terminal closed)
+CLOSING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
+
+
+class CloseOnSignals(QObject):
+    """Close every window, as a click on its close button would, when the process is told to stop.
+
+    The windows' closeEvent then stops model runs after the iteration in flight, records the image
+    shown and the layout, and closes the store; without this a SIGTERM ends the process at once.
+    Python runs signal handlers only when the main thread runs Python code, and Qt's loop may be
+    waiting in C++: the C-level handler writes to a socket (signal.set_wakeup_fd) that a
+    QSocketNotifier watches, which wakes the loop at once and costs nothing while no signal comes.
+    `restore()` puts the previous handlers back.
+    """
+
+    def __init__(self, app: QApplication, signals=CLOSING_SIGNALS):
+        super().__init__(app)
+        self.app = app
+        self.received: list[int] = []
+        self._previous: dict = {}
+        self._old_wakeup_fd = None
+        self._notifier = None
+        try:
+            self._reader, self._writer = socket.socketpair()
+            self._writer.setblocking(False)
+            self._reader.setblocking(False)
+            self._old_wakeup_fd = signal.set_wakeup_fd(self._writer.fileno())
+        except (ValueError, OSError):  # not the main thread: no handlers either
+            return
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._drain)
+        for sig in signals:
+            try:
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+            except (ValueError, OSError):
+                continue
+
+    def _drain(self, *_) -> None:
+        try:
+            while self._reader.recv(64):
+                pass
+        except (BlockingIOError, OSError):
+            pass  # the handlers have run by now: this was Python code on the main thread
+
+    def _on_signal(self, signum, _frame) -> None:
+        first = not self.received
+        self.received.append(signum)
+        if first:
+            log.info("Closing on signal %s", signal.Signals(signum).name)
+            QTimer.singleShot(0, self.app.closeAllWindows)
+        else:  # asked twice: the user means it
+            log.warning("Second signal %s: quitting now", signal.Signals(signum).name)
+            QTimer.singleShot(0, self.app.quit)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            signal.set_wakeup_fd(self._old_wakeup_fd if self._old_wakeup_fd is not None else -1)
+            self._reader.close()
+            self._writer.close()
+            self._notifier = None
 
 
 def demo_folder() -> Path:
@@ -134,6 +203,7 @@ def run_app(folder: str | None = None, demo: bool = False) -> int:
     _set_app_icon(app)
     gc_guard.install(app)
     hook = ExceptionHook(app)
+    closer = CloseOnSignals(app)
     launcher = Launcher(app)
     if demo:
         launcher.open_demo()
@@ -148,4 +218,5 @@ def run_app(folder: str | None = None, demo: bool = False) -> int:
     try:
         return app.exec()
     finally:
+        closer.restore()
         hook.restore()

@@ -78,3 +78,58 @@ def test_demo_is_written_once_in_a_worker_then_opened(qtbot, monkeypatch):
     qtbot.addWidget(launcher.window)
     assert launcher.window is not window and calls == [folder]
     launcher.window.close()
+
+
+def test_sigterm_closes_the_app_as_its_close_button_does(tmp_path):
+    """A logout or `kill` (SIGTERM) closes the window properly: exit code 0, the image shown is
+    remembered for next time, the project lock is released. Without a handler the process just dies."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from labeler.core.store import Project
+    from labeler.gui.main_window import LAST_IMAGE_KEY
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for i in range(3):
+        Image.new("RGB", (20, 10), (80 * i, 0, 0)).save(folder / f"{i}.png")
+    script = f"""
+import json, os, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from labeler.gui.app import run_app
+from labeler.gui.main_window import MainWindow
+
+def step_then_wait():
+    windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    if not windows or windows[0].tasks_running() or windows[0].image_model.total() < 3:
+        QTimer.singleShot(50, step_then_wait)
+        return
+    windows[0].step(1)
+    print("READY", windows[0].current_image_id(), flush=True)  # now idle, until the test's signal
+
+QTimer.singleShot(0, step_then_wait)
+QTimer.singleShot(30000, lambda: os._exit(3))  # never hang the suite
+code = run_app(folder={str(folder)!r})
+print("EXIT", code, flush=True)
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        ready = proc.stdout.readline().split()
+        assert ready[:1] == ["READY"], (ready, proc.stderr.read()[-2000:] if proc.poll() is not None else "")
+        shown = int(ready[1])
+        proc.send_signal(signal.SIGTERM)  # as `kill PID` or a logout does
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, (proc.returncode, err[-2000:])
+    assert "EXIT 0" in out
+    with Project.open(folder) as p:  # the lock is free: the window closed its project
+        assert p.get_setting(LAST_IMAGE_KEY) == shown != p.images()[0].id
+    assert "Closing on signal SIGTERM" in errors.log_path().read_text()
