@@ -8,16 +8,12 @@ from pathlib import Path
 
 from labeler.core.coco import CocoFormatError, export_coco, export_predictions, import_coco
 from labeler.core.store import BOX_STATES, IMAGE_STATUSES, Project, StoreError
+from labeler.core.words import counted
 
 
 def _fail(msg: str) -> int:
     print(f"labeler: error: {msg}", file=sys.stderr)
     return 2
-
-
-def _count(n: int, noun: str) -> str:
-    """ "1 class", "2 classes", "0 boxes" """
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith(('s', 'x')) else 's'}"
 
 
 def _scan_with_progress(project: Project) -> None:
@@ -66,11 +62,11 @@ def cmd_export(args) -> int:
         with project:
             if args.predictions:
                 n = export_predictions(project, args.predictions)
-                print(f"Wrote {_count(n, 'prediction')} to {args.predictions}")
+                print(f"Wrote {counted(n, 'prediction')} to {args.predictions}")
             if args.output:
                 counts = export_coco(project, args.output, all_images=args.all_images)
-                print(f"Wrote {_count(counts['images'], 'image')}, {_count(counts['annotations'], 'box')} and "
-                      f"{_count(counts['categories'], 'class')} to {args.output}")
+                print(f"Wrote {counted(counts['images'], 'image')}, {counted(counts['annotations'], 'box')} and "
+                      f"{counted(counts['categories'], 'class')} to {args.output}")
     except StoreError as exc:
         return _fail(str(exc))
     return 0

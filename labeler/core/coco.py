@@ -24,6 +24,7 @@ from typing import Callable
 
 from .. import __version__
 from .store import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Project, StoreError
+from .words import counted
 
 Progress = Callable[[int, int], None]
 
@@ -138,23 +139,25 @@ class ImportReport:
 
     def summary(self) -> str:
         lines = [
-            f"{self.images_matched} of {self.images_in_file} images matched; "
-            f"{self.boxes_added} boxes" + (f" and {self.predictions_added} predictions" if self.predictions_added else "")
+            f"{self.images_matched} of {counted(self.images_in_file, 'image')} matched; "
+            f"{counted(self.boxes_added, 'box')}"
+            + (f" and {counted(self.predictions_added, 'prediction')}" if self.predictions_added else "")
             + " imported"
         ]
         if self.categories_created:
             lines.append(f"classes created: {', '.join(self.categories_created)}")
         if self.boxes_clipped:
-            lines.append(f"{self.boxes_clipped} boxes clipped to their image")
+            lines.append(f"{counted(self.boxes_clipped, 'box', 'boxes')} clipped to their image")
         if self.boxes_degenerate:
-            lines.append(f"{self.boxes_degenerate} degenerate boxes skipped (no area inside the image)")
+            lines.append(f"{counted(self.boxes_degenerate, 'degenerate box')} skipped (no area inside the image)")
         if self.boxes_unknown_image:
-            lines.append(f"{self.boxes_unknown_image} annotations skipped: their image_id is not in the file")
+            lines.append(f"{counted(self.boxes_unknown_image, 'annotation')} skipped: their image_id is not in the file")
         if self.images_missing:
             shown = ", ".join(self.images_missing[:5]) + (" …" if len(self.images_missing) > 5 else "")
             lines.append(
-                f"{len(self.images_missing)} images not found in the project folder ({shown}); "
-                f"their {self.boxes_on_missing_images} boxes were skipped"
+                f"{counted(len(self.images_missing), 'image')} not found in the project folder ({shown}); "
+                f"their {counted(self.boxes_on_missing_images, 'box')} "
+                f"{'was' if self.boxes_on_missing_images == 1 else 'were'} skipped"
             )
         return "\n".join(lines)
 

@@ -19,183 +19,28 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from .images import ImageLoadError, is_image_file, read_size
+from .lock import lock_project
+
+# The value types, states and errors live in records.py, the tables in schema.py, the folder walk in
+# scan.py; callers import them from here as well, as they did before the split.
+from .records import (  # noqa: F401
+    ACCEPTED, BOX_STATES, HUMAN, IMAGE_STATUSES, MIN_BOX_SIZE, MISSING, PALETTE, PREDICTED, PREDICTED_STATUS,
+    REVIEWED, SOURCE_HUMAN, SOURCE_MODEL, UNLABELED, UNREADABLE, Box, Category, ImageRecord, ProjectLockedError,
+    ScanResult, StoreError,
+)
+from .scan import KnownImage, plan_scan
+from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION  # noqa: F401
 
 DATA_DIR = ".labeler"
 DB_NAME = "project.sqlite"
 LOCK_NAME = "lock"
-SCHEMA_VERSION = 1
 
-# Box states and sources
-PREDICTED = "predicted"  # proposed by a model, not yet reviewed
-ACCEPTED = "accepted"  # a model's box a person accepted
-HUMAN = "human"  # drawn or edited by a person (or imported as ground truth)
-BOX_STATES = (PREDICTED, ACCEPTED, HUMAN)
-SOURCE_HUMAN = "human"
-SOURCE_MODEL = "model"
-
-# Image statuses (derived)
-UNLABELED = "unlabeled"
-PREDICTED_STATUS = "predicted"
-REVIEWED = "reviewed"
-UNREADABLE = "unreadable"
-MISSING = "missing"
-IMAGE_STATUSES = (UNLABELED, PREDICTED_STATUS, REVIEWED, UNREADABLE, MISSING)
-
-#: Default colours for new categories, distinct on light and dark images.
-PALETTE = (
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-    "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000",
-)
-
-MIN_BOX_SIZE = 1.0  # pixels; boxes smaller than this in either side are degenerate
-
-
-class StoreError(Exception):
-    """A request the store cannot satisfy; the message is meant for the user."""
-
-
-class ProjectLockedError(StoreError):
-    """Another process has the project open for writing."""
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    id: int
-    path: str  # relative, forward slashes
-    width: int  # displayed (EXIF orientation applied); 0 when unreadable
-    height: int
-    error: str | None  # why the file cannot be read, or None
-    missing: bool  # the file vanished from disk since the last scan
-    reviewed: bool
-    box_count: int = 0
-    predicted_count: int = 0
-
-    @property
-    def status(self) -> str:
-        if self.missing:
-            return MISSING
-        if self.error:
-            return UNREADABLE
-        if self.reviewed:
-            return REVIEWED
-        if self.box_count:
-            return PREDICTED_STATUS
-        return UNLABELED
-
-    @property
-    def file_name(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-
-@dataclass(frozen=True)
-class Category:
-    id: int
-    name: str
-    color: str
-    position: int
-
-
-@dataclass(frozen=True)
-class Box:
-    id: int
-    image_id: int
-    category_id: int
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-    source: str = SOURCE_HUMAN
-    score: float | None = None
-    state: str = HUMAN
-    created_at: float = 0.0
-    updated_at: float = 0.0
-
-    @property
-    def width(self) -> float:
-        return self.x2 - self.x1
-
-    @property
-    def height(self) -> float:
-        return self.y2 - self.y1
-
-    @property
-    def rect(self) -> tuple[float, float, float, float]:
-        return (self.x1, self.y1, self.x2, self.y2)
-
-
-@dataclass
-class ScanResult:
-    added: int = 0
-    updated: int = 0  # images whose file size, pixel size or readability changed (not touched or copied ones)
-    missing: int = 0
-    reappeared: int = 0
-    unreadable: list[tuple[str, str]] = None  # (relative path, reason)
-
-    def __post_init__(self):
-        if self.unreadable is None:
-            self.unreadable = []
-
-
-_SCHEMA = [
-    """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
-    """CREATE TABLE images (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        path TEXT NOT NULL UNIQUE,
-        width INTEGER NOT NULL DEFAULT 0,
-        height INTEGER NOT NULL DEFAULT 0,
-        file_size INTEGER NOT NULL DEFAULT 0,
-        mtime REAL NOT NULL DEFAULT 0,
-        error TEXT,
-        missing INTEGER NOT NULL DEFAULT 0,
-        reviewed INTEGER NOT NULL DEFAULT 0,
-        reviewed_at REAL,
-        added_at REAL NOT NULL
-    )""",
-    """CREATE TABLE categories (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL UNIQUE,
-        color TEXT NOT NULL,
-        position INTEGER NOT NULL
-    )""",
-    """CREATE TABLE boxes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-        category_id INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
-        x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
-        source TEXT NOT NULL,
-        score REAL,
-        state TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    )""",
-    "CREATE INDEX boxes_image ON boxes(image_id)",
-    "CREATE INDEX boxes_category ON boxes(category_id)",
-    """CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
-    """CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        created_at REAL NOT NULL,
-        finished_at REAL,
-        architecture TEXT NOT NULL,
-        status TEXT NOT NULL,
-        settings TEXT NOT NULL DEFAULT '{}',
-        classes TEXT NOT NULL DEFAULT '[]',
-        epochs TEXT NOT NULL DEFAULT '[]',
-        checkpoint TEXT,
-        best_map REAL,
-        message TEXT
-    )""",
-]
-
-# Migrations: MIGRATIONS[v] upgrades a store at version v to v + 1.
-MIGRATIONS: dict[int, list[str]] = {}
 
 _BOX_COLUMNS = "id, image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at"
 
@@ -206,35 +51,6 @@ def _row_to_box(row) -> Box:
 
 def data_dir(folder: str | os.PathLike) -> Path:
     return Path(folder) / DATA_DIR
-
-
-def _lock_file(path: Path):
-    """Take an exclusive, non-blocking lock; the OS drops it when the process dies."""
-    fh = open(path, "a+")
-    try:
-        if sys.platform == "win32":
-            import msvcrt
-
-            fh.seek(0)
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.seek(0)
-        holder = fh.read().strip()
-        fh.close()
-        raise ProjectLockedError(
-            f"The project {path.parent.parent} is open in another labeler process"
-            + (f" ({holder})" if holder else "")
-            + ". Close it there first, or open this one read-only."
-        ) from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"pid {os.getpid()} on {os.uname().nodename if hasattr(os, 'uname') else ''}".strip())
-    fh.flush()
-    return fh
 
 
 class Project:
@@ -268,7 +84,7 @@ class Project:
                 ddir.mkdir(exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"Cannot create {ddir}: {exc.strerror or exc}") from None
-            lock = _lock_file(ddir / LOCK_NAME)
+            lock = lock_project(ddir / LOCK_NAME)
         try:
             uri = db_path.as_uri() + ("?mode=ro" if readonly else "")
             conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=10)
@@ -338,7 +154,7 @@ class Project:
         with self._tx():
             v = self._version()
             if v == 0:
-                for stmt in _SCHEMA:
+                for stmt in SCHEMA:
                     self._conn.execute(stmt)
                 self._conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 self._conn.execute("INSERT INTO meta VALUES ('created_at', ?)", (str(time.time()),))
@@ -428,68 +244,22 @@ class Project:
     # ------------------------------------------------------------------ images
     def scan(self, progress: Callable[[int, int], None] | None = None) -> ScanResult:
         """Find images under the folder (recursively); record new ones, mark vanished ones."""
-        result = ScanResult()
-        found: dict[str, Path] = {}
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in filenames:
-                if is_image_file(name) and not name.startswith("."):
-                    full = Path(dirpath) / name
-                    found[full.relative_to(self.root).as_posix()] = full
-        known = {
-            row[0]: row[1:]
-            for row in self._query("SELECT path, id, file_size, mtime, missing, width, height, error FROM images")
-        }
-        now = time.time()
-        inserts, updates, gone, back = [], [], [], []
-        changed = 0
-        total = len(found)
-        for i, (rel, full) in enumerate(sorted(found.items())):
-            if progress and i % 200 == 0:
-                progress(i, total)
-            try:
-                st = full.stat()
-            except OSError:
-                continue
-            k = known.get(rel)
-            if k is not None:
-                _id, size, mtime, missing = k[:4]
-                if missing:
-                    back.append(_id)
-                if size == st.st_size and mtime == st.st_mtime:
-                    continue
-            try:
-                w, h = read_size(full)
-                err = None
-            except ImageLoadError as exc:
-                w = h = 0
-                err = exc.cause
-                result.unreadable.append((rel, exc.cause))
-            if k is None:
-                inserts.append((rel, w, h, st.st_size, st.st_mtime, err, now))
-            else:
-                updates.append((w, h, st.st_size, st.st_mtime, err, k[0]))
-                # a copied folder or a touched file has new times, the same bytes: not news for the user
-                changed += k[1] != st.st_size or (w, h, err) != tuple(k[4:])
-        for rel, (_id, _s, _m, missing, *_rest) in known.items():
-            if rel not in found and not missing:
-                gone.append(_id)
+        known = {row[0]: KnownImage(*row[1:]) for row in self._query(
+            "SELECT path, id, file_size, mtime, missing, width, height, error FROM images")}
+        plan = plan_scan(self.root, known, progress)
         with self._tx() as c:
             c.executemany(
                 "INSERT INTO images (path, width, height, file_size, mtime, error, added_at) VALUES (?,?,?,?,?,?,?)",
-                inserts,
+                plan.inserts,
             )
             c.executemany(
-                "UPDATE images SET width=?, height=?, file_size=?, mtime=?, error=?, missing=0 WHERE id=?", updates
+                "UPDATE images SET width=?, height=?, file_size=?, mtime=?, error=?, missing=0 WHERE id=?", plan.updates
             )
-            c.executemany("UPDATE images SET missing=1 WHERE id=?", [(i,) for i in gone])
-            c.executemany("UPDATE images SET missing=0 WHERE id=?", [(i,) for i in back])
-            if inserts or updates or gone or back:
+            c.executemany("UPDATE images SET missing=1 WHERE id=?", [(i,) for i in plan.gone])
+            c.executemany("UPDATE images SET missing=0 WHERE id=?", [(i,) for i in plan.back])
+            if plan.inserts or plan.updates or plan.gone or plan.back:
                 self._changed("images")
-        if progress:
-            progress(total, total)
-        result.added, result.updated, result.missing, result.reappeared = len(inserts), changed, len(gone), len(back)
-        return result
+        return plan.result()
 
     def add_image_records(self, records: Iterable[tuple[str, int, int]]) -> None:
         """Record images by (relative path, width, height) without reading them (bulk tools, tests)."""

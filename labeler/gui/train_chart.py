@@ -8,6 +8,9 @@ appending event by event would redraw the chart at the engine's pace (STYLE.md #
 
 from __future__ import annotations
 
+import itertools
+import math
+
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -41,14 +44,14 @@ MAX_TICK_INTERVALS = 5
 
 def tick_step(span: float, max_intervals: int = MAX_TICK_INTERVALS) -> float:
     """The smallest round step (0.1, 0.2, 0.5, 1, 2, 5, 10, 20...) that cuts `span` into at most
-    `max_intervals` intervals."""
-    step = 0.1
-    while span / step > max_intervals + 1e-9:
-        for factor in (2, 2.5, 2):  # 0.1 -> 0.2 -> 0.5 -> 1 -> 2 -> 5 -> 10 ...
-            step = round(step * factor, 10)
+    `max_intervals` intervals (1 for a span that is not a positive finite number)."""
+    if not 0 < span < math.inf:
+        return 1.0
+    for exponent in itertools.count(-1):
+        for mantissa in (1, 2, 5):
+            step = round(mantissa * 10.0 ** exponent, 10)
             if span / step <= max_intervals + 1e-9:
-                break
-    return step
+                return step
 
 
 def _num(value) -> float | None:

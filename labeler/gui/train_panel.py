@@ -16,16 +16,16 @@ from typing import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QMenu, QMessageBox, QProgressBar, QPushButton, QSizePolicy,
-                               QSpinBox, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton,
-                               QVBoxLayout, QWidget)
+                               QHeaderView, QLabel, QMessageBox, QProgressBar, QPushButton, QSpinBox, QSplitter,
+                               QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from labeler.core.store import MISSING, REVIEWED, UNREADABLE, Project
+from labeler.gui.augment_button import AugmentButton
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.train_chart import TrainChart
 from labeler.gui.train_worker import TrainThread
 from labeler.gui.widgets import narrow_combo
-from labeler.ml.dataset import AUGMENTATIONS, DEFAULT_AUGMENT
+from labeler.ml.dataset import DEFAULT_AUGMENT
 from labeler.ml.device import DEVICE_CHOICES
 from labeler.ml.models import trainable_architectures
 
@@ -35,16 +35,11 @@ log = logging.getLogger(__name__)
 SETTING_OPTIONS = "train.options"
 #: chart and progress refresh period (4 Hz)
 REDRAW_MS = 250
-#: the run table's columns
-#: (the run's number, as the Pre-label panel's model list and the CLI name it; its date is in the tooltip,
-#: so that a narrow dock leaves the model's name room)
+#: the run table's columns: the run's number first (the Pre-label panel's model list and the CLI name
+#: runs by it), its date in the tooltip, so that a narrow dock leaves the model's name room
 COLUMNS = ("Run", "Model", "Epochs", "mAP@0.5", "Status")
 
 AUTO, EPOCHS, MINUTES = "auto", "epochs", "minutes"
-#: what each augmentation does, in the panel's menu (keys: labeler.ml.dataset.AUGMENTATIONS, the CLI's names)
-AUGMENT_TEXTS = {"hflip": "Horizontal flips", "vflip": "Vertical flips", "rot90": "Quarter turns",
-                 "zoom": "Zoom: random crops", "scale": "Scale jitter: varied input sizes",
-                 "color": "Brightness, contrast and saturation"}
 START_CHOICES = (("auto", "Automatic (COCO weights if present, else scratch)"), ("coco", "COCO weights"),
                  ("last", "Last checkpoint of this project"), ("scratch", "Scratch (random weights)"))
 
@@ -144,27 +139,8 @@ class TrainPanel(QWidget):
         self.device_box.setToolTip("auto: CUDA, then Apple MPS, then the CPU")
         for box in (self.model_box, self.start_box):  # long item texts must not widen the dock
             narrow_combo(box)
-        # augmentation: a menu of checkable actions, as `labeler train --augment` takes them; a project
-        # whose classes depend on orientation or colour turns those off
-        self.augment_button = QToolButton()
-        self.augment_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.augment_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.augment_button.setToolTip("Random changes to the training images, moving the boxes with the pixels. "
-                                       "Turn off flips and turns when a class depends on orientation "
-                                       "(\"arrow left\"), colour when it depends on colour")
-        menu = QMenu(self.augment_button)
-        chosen = options.get("augment", list(DEFAULT_AUGMENT))
-        self.augment_actions = {}
-        for name in AUGMENTATIONS:
-            action = menu.addAction(f"{AUGMENT_TEXTS.get(name, name)} ({name})")
-            action.setCheckable(True)
-            action.setChecked(name in chosen)
-            action.toggled.connect(self._update_augment_text)
-            self.augment_actions[name] = action
-        menu.addSeparator()
-        menu.addAction("Defaults", self._reset_augment)
-        self.augment_button.setMenu(menu)
-        self._update_augment_text()
+        self.augment_button = AugmentButton(options.get("augment", DEFAULT_AUGMENT))
+        self.augment_actions = self.augment_button.actions_by_name
 
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Fine-tune on the reviewed images in the background; keep labeling meanwhile")
@@ -295,22 +271,7 @@ class TrainPanel(QWidget):
         super().showEvent(event)
 
     def augmentations(self) -> tuple[str, ...]:
-        """The augmentations checked in the menu, in labeler.ml.dataset.AUGMENTATIONS order."""
-        return tuple(name for name, action in self.augment_actions.items() if action.isChecked())
-
-    def _update_augment_text(self, *_):
-        names = self.augmentations()
-        if set(names) == set(DEFAULT_AUGMENT):
-            text = "default: " + ", ".join(names)
-        elif len(names) == len(AUGMENTATIONS):
-            text = "all"
-        else:
-            text = ", ".join(names) or "none"
-        self.augment_button.setText(text)
-
-    def _reset_augment(self) -> None:
-        for name, action in self.augment_actions.items():
-            action.setChecked(name in DEFAULT_AUGMENT)
+        return self.augment_button.chosen()
 
     def _set_start_item(self, key: str, text: str) -> None:
         self.start_box.setItemText(self.start_box.findData(key), text)

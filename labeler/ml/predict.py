@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from labeler.core.images import ImageLoadError, load_image
+from labeler.core.words import counted
 
 from .checkpoint import CheckpointError, load_checkpoint, load_state_dict
 from .class_map import COCO_CATEGORIES
@@ -230,9 +231,7 @@ class Summary:
         self.failed += result.error is not None
 
     def line(self) -> str:
-        images = f"{self.images} image{'' if self.images == 1 else 's'}"
-        boxes = f"{self.boxes} box{'' if self.boxes == 1 else 'es'}"
-        text = f"{images}, {boxes} in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)"
+        text = f"{counted(self.images, 'image')}, {counted(self.boxes, 'box')} in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)"
         if self.failed:
             text += f"; {self.failed} unreadable"
         return text + ("; cancelled" if self.cancelled else "")

@@ -1,0 +1,117 @@
+"""The store's value types: images, categories and boxes as the store hands them out, their
+states, and the store's errors. Pure data, no SQLite (labeler.core.store writes and reads them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Box states and sources
+PREDICTED = "predicted"  # proposed by a model, not yet reviewed
+ACCEPTED = "accepted"  # a model's box a person accepted
+HUMAN = "human"  # drawn or edited by a person (or imported as ground truth)
+BOX_STATES = (PREDICTED, ACCEPTED, HUMAN)
+SOURCE_HUMAN = "human"
+SOURCE_MODEL = "model"
+
+# Image statuses (derived)
+UNLABELED = "unlabeled"
+PREDICTED_STATUS = "predicted"
+REVIEWED = "reviewed"
+UNREADABLE = "unreadable"
+MISSING = "missing"
+IMAGE_STATUSES = (UNLABELED, PREDICTED_STATUS, REVIEWED, UNREADABLE, MISSING)
+
+#: Default colours for new categories, distinct on light and dark images.
+PALETTE = (
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+    "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000",
+)
+
+MIN_BOX_SIZE = 1.0  # pixels; boxes smaller than this in either side are degenerate
+
+
+class StoreError(Exception):
+    """A request the store cannot satisfy; the message is meant for the user."""
+
+
+class ProjectLockedError(StoreError):
+    """Another process has the project open for writing."""
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    id: int
+    path: str  # relative, forward slashes
+    width: int  # displayed (EXIF orientation applied); 0 when unreadable
+    height: int
+    error: str | None  # why the file cannot be read, or None
+    missing: bool  # the file vanished from disk since the last scan
+    reviewed: bool
+    box_count: int = 0
+    predicted_count: int = 0
+
+    @property
+    def status(self) -> str:
+        if self.missing:
+            return MISSING
+        if self.error:
+            return UNREADABLE
+        if self.reviewed:
+            return REVIEWED
+        if self.box_count:
+            return PREDICTED_STATUS
+        return UNLABELED
+
+    @property
+    def file_name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Category:
+    id: int
+    name: str
+    color: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Box:
+    id: int
+    image_id: int
+    category_id: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    source: str = SOURCE_HUMAN
+    score: float | None = None
+    state: str = HUMAN
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def width(self) -> float:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> float:
+        return self.y2 - self.y1
+
+    @property
+    def rect(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+
+@dataclass
+class ScanResult:
+    added: int = 0
+    updated: int = 0  # images whose file size, pixel size or readability changed (not touched or copied ones)
+    missing: int = 0
+    reappeared: int = 0
+    unreadable: list[tuple[str, str]] = None  # (relative path, reason)
+
+    def __post_init__(self):
+        if self.unreadable is None:
+            self.unreadable = []

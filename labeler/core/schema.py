@@ -1,0 +1,58 @@
+"""The project store's SQLite tables, and the migrations that bring an older store up to date."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+SCHEMA = [
+    """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE images (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        width INTEGER NOT NULL DEFAULT 0,
+        height INTEGER NOT NULL DEFAULT 0,
+        file_size INTEGER NOT NULL DEFAULT 0,
+        mtime REAL NOT NULL DEFAULT 0,
+        error TEXT,
+        missing INTEGER NOT NULL DEFAULT 0,
+        reviewed INTEGER NOT NULL DEFAULT 0,
+        reviewed_at REAL,
+        added_at REAL NOT NULL
+    )""",
+    """CREATE TABLE categories (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        color TEXT NOT NULL,
+        position INTEGER NOT NULL
+    )""",
+    """CREATE TABLE boxes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        category_id INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
+        x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
+        source TEXT NOT NULL,
+        score REAL,
+        state TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )""",
+    "CREATE INDEX boxes_image ON boxes(image_id)",
+    "CREATE INDEX boxes_category ON boxes(category_id)",
+    """CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        architecture TEXT NOT NULL,
+        status TEXT NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}',
+        classes TEXT NOT NULL DEFAULT '[]',
+        epochs TEXT NOT NULL DEFAULT '[]',
+        checkpoint TEXT,
+        best_map REAL,
+        message TEXT
+    )""",
+]
+
+# Migrations: MIGRATIONS[v] upgrades a store at version v to v + 1.
+MIGRATIONS: dict[int, list[str]] = {}

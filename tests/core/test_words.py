@@ -1,0 +1,18 @@
+import pytest
+
+from labeler.core.coco import ImportReport
+from labeler.core.words import counted
+
+
+@pytest.mark.parametrize("n, noun, text", [(1, "box", "1 box"), (0, "box", "0 boxes"), (2, "class", "2 classes"),
+                                           (1, "class", "1 class"), (3, "image", "3 images"), (2, "match", "2 matches")])
+def test_counted(n, noun, text):
+    assert counted(n, noun) == text
+
+
+def test_import_summary_says_one_box_not_one_boxes():
+    report = ImportReport(images_in_file=1, images_matched=1, boxes_added=1, boxes_degenerate=1,
+                          images_missing=["a.jpg"], boxes_on_missing_images=1)
+    text = report.summary()
+    assert text.splitlines()[0] == "1 of 1 image matched; 1 box imported"
+    assert "1 degenerate box skipped" in text and "their 1 box was skipped" in text
