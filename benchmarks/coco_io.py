@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labeler.core.coco import export_coco, import_coco  # noqa: E402
+from labeler.core.formats.coco import export_coco, import_coco  # noqa: E402
 from labeler.core.store import Project  # noqa: E402
 
 

@@ -227,7 +227,7 @@ def _longest_gap(window, duration_ms: int, stepping: bool, until=None, wrap: boo
 
 def bench_models(tmp: Path, seconds: int) -> None:
     from labeler.core.demo import write_demo
-    from labeler.gui import prelabel_panel as pp
+    from labeler.gui.docks import prelabel as pp
     from labeler.gui.main_window import MainWindow
     from labeler.ml.predict import ModelChoice
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from labeler.core.coco import CocoFormatError, export_coco, export_predictions, import_coco
+from labeler.core.formats.coco import CocoFormatError, export_coco, export_predictions, import_coco
 from labeler.core.store import BOX_STATES, IMAGE_STATUSES, Project, StoreError
 from labeler.core.words import counted
 

@@ -21,7 +21,7 @@ from labeler.gui import gc_guard, settings
 from labeler.gui.background import BackgroundTask
 from labeler.gui.errors import ExceptionHook, setup_logging
 from labeler.gui.main_window import MainWindow, show_warning
-from labeler.gui.start_screen import StartScreen
+from labeler.gui.dialogs.start_screen import StartScreen
 
 log = logging.getLogger(__name__)
 

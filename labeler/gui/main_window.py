@@ -21,14 +21,14 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 from labeler.core.store import Project, StoreError
 from labeler.gui import settings
 from labeler.gui.background import BackgroundTask
-from labeler.gui.box_list import BoxList
-from labeler.gui.canvas import Canvas
-from labeler.gui.class_panel import ClassPanel
-from labeler.gui.prelabel_panel import PrelabelPanel
-from labeler.gui.train_panel import TrainPanel
-from labeler.gui.image_list import ImageListModel, ImageListPanel
+from labeler.gui.docks.boxes import BoxList
+from labeler.gui.canvas.view import Canvas
+from labeler.gui.docks.classes import ClassPanel
+from labeler.gui.docks.prelabel import PrelabelPanel
+from labeler.gui.docks.train import TrainPanel
+from labeler.gui.docks.images import ImageListModel, ImageListPanel
 from labeler.gui.project_signals import ProjectSignals
-from labeler.gui.shortcuts import ShortcutsDialog
+from labeler.gui.dialogs.shortcuts import ShortcutsDialog
 from labeler.gui.undo import UndoReporter
 
 log = logging.getLogger(__name__)
@@ -440,7 +440,7 @@ class MainWindow(QMainWindow):
 
     def export_to(self, path: str | Path, all_images: bool = False) -> bool:
         """Write the reviewed images' boxes as COCO in a worker."""
-        from labeler.core.coco import export_coco
+        from labeler.core.formats.coco import export_coco
 
         def work(progress):
             return export_coco(self.project, path, all_images=all_images)
@@ -459,7 +459,7 @@ class MainWindow(QMainWindow):
 
     def import_from(self, path: str | Path, as_predictions: bool = False) -> bool:
         """Import a COCO file in a worker. It replaces boxes wholesale, so it clears the undo history."""
-        from labeler.core.coco import import_coco
+        from labeler.core.formats.coco import import_coco
 
         def work(progress):
             return import_coco(self.project, path, as_predictions=as_predictions)

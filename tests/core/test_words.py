@@ -1,6 +1,6 @@
 import pytest
 
-from labeler.core.coco import ImportReport
+from labeler.core.formats.coco import ImportReport
 from labeler.core.words import counted
 
 

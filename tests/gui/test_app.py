@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QApplication
 
 from labeler.gui import app, errors, settings
 from labeler.gui.main_window import MainWindow
-from labeler.gui.start_screen import StartScreen
+from labeler.gui.dialogs.start_screen import StartScreen
 
 
 def run_and_capture(qtbot, **kwargs):

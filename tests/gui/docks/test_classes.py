@@ -5,8 +5,8 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
 from labeler.core.store import Project
-from labeler.gui.box_list import BoxList
-from labeler.gui.class_panel import DEFAULT_CATEGORY_KEY, ClassPanel
+from labeler.gui.docks.boxes import BoxList
+from labeler.gui.docks.classes import DEFAULT_CATEGORY_KEY, ClassPanel
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.undo import UndoReporter
 

@@ -8,10 +8,10 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from labeler.gui import box_geometry as geo
-from labeler.gui.image_loader import ImageLoader
+from labeler.gui.canvas import geometry as geo
+from labeler.gui.canvas.loader import ImageLoader
 
-from .canvas_helpers import _move, canvas, drag, folder, ids_by_path, project, show, vp  # noqa: F401
+from .helpers import _move, canvas, drag, folder, ids_by_path, project, show, vp  # noqa: F401
 
 
 # ---------------------------------------------------------------------- geometry

@@ -3,7 +3,7 @@
 from PySide6.QtCore import Qt
 
 from labeler.gui import settings
-from labeler.gui.start_screen import StartScreen
+from labeler.gui.dialogs.start_screen import StartScreen
 
 
 def test_recent_folders_are_listed_and_open_on_activation(qtbot, tmp_path):

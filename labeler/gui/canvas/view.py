@@ -31,13 +31,13 @@ from PySide6.QtGui import QAction, QColor, QKeyEvent, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
 from labeler.core.store import ImageRecord, Project, StoreError
-from labeler.gui import box_geometry as geo
-from labeler.gui import class_picker
-from labeler.gui.box_item import BoxItem, BoxLayer, ImageItem
+from labeler.gui.canvas import geometry as geo
+from labeler.gui.dialogs import class_picker
+from labeler.gui.canvas.items import BoxItem, BoxLayer, ImageItem
 
-from labeler.gui.canvas_actions import BoxEditor, Clipboard, is_hidden, make_edit_actions
-from labeler.gui.canvas_mouse import MouseGestures, _Gesture
-from labeler.gui.image_loader import ImageLoader
+from labeler.gui.canvas.actions import BoxEditor, Clipboard, is_hidden, make_edit_actions
+from labeler.gui.canvas.mouse import MouseGestures, _Gesture
+from labeler.gui.canvas.loader import ImageLoader
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.undo import UndoReporter
 

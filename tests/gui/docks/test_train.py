@@ -16,7 +16,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from labeler.core.store import Project
-from labeler.gui import train_panel as tp
+from labeler.gui.docks import train as tp
 from labeler.gui.project_signals import ProjectSignals
 from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainingError  # torch-free: torch loads lazily
 
@@ -352,7 +352,7 @@ def test_a_tiny_real_run(qtbot, tmp_path):
 @pytest.mark.parametrize("epochs, step", [(0.3, 0.1), (1, 0.2), (5, 1), (10, 2), (24, 5), (52, 20), (300, 100)])
 def test_the_epoch_axis_has_a_few_round_ticks(qtbot, epochs, step):
     """A 10-minute run has ~50 epochs: its axis shows 0, 20, 40, not eleven labels elided to '...'."""
-    from labeler.gui.train_chart import MAX_TICK_INTERVALS, TrainChart, tick_step
+    from labeler.gui.docks.train_chart import MAX_TICK_INTERVALS, TrainChart, tick_step
 
     assert tick_step(epochs) == pytest.approx(step) and epochs / step <= MAX_TICK_INTERVALS
     chart = TrainChart()

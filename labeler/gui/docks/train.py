@@ -2,7 +2,7 @@
 that goes on in the background; watch its progress, ETA and a live chart of loss and validation
 mAP; list past runs with their charts; make a run's best checkpoint the pre-labeling model.
 
-The run happens in `TrainThread` (labeler.gui.train_worker), which drives labeler.ml.train's
+The run happens in `TrainThread` (labeler.gui.docks.train_worker), which drives labeler.ml.train's
 generator. Its signals only fill buffers here; a display timer (`REDRAW_MS`) moves them into the
 progress bar and the chart, so the GUI thread's work does not grow with the engine's event rate.
 """
@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFo
                                QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from labeler.core.store import MISSING, REVIEWED, UNREADABLE, Project
-from labeler.gui.augment_button import AugmentButton
+from labeler.gui.docks.augment import AugmentButton
 from labeler.gui.project_signals import ProjectSignals
-from labeler.gui.train_chart import TrainChart
-from labeler.gui.train_worker import TrainThread
+from labeler.gui.docks.train_chart import TrainChart
+from labeler.gui.docks.train_worker import TrainThread
 from labeler.gui.widgets import narrow_combo
 from labeler.ml.dataset import DEFAULT_AUGMENT
 from labeler.ml.device import DEVICE_CHOICES

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Callable
 
-from .. import __version__
-from .store import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Project, StoreError
-from .words import counted
+from ... import __version__
+from ..store import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Project, StoreError
+from ..words import counted
 
 Progress = Callable[[int, int], None]
 

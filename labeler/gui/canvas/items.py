@@ -2,7 +2,7 @@
 
 A BoxItem holds a box id and a copy of what it needs to paint (rect, colour, label); the store
 stays the truth and the canvas re-syncs items from it. Items do not handle the mouse: the canvas
-does, with the plain functions in box_geometry.
+does, with the plain functions in canvas.geometry.
 
 Paint cost matters (a view of 1,000 boxes must paint well under 16 ms), so:
 - pens, brushes, fonts and label texts (QStaticText) are built once and cached by colour/text;

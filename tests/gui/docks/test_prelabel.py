@@ -15,10 +15,10 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QDialog  # noqa: E402
 
 from labeler.core.store import PREDICTED, Project  # noqa: E402
-from labeler.gui import prelabel_panel as pp  # noqa: E402
-from labeler.gui.class_map_dialog import BringInClassesDialog, ClassMapDialog  # noqa: E402
+from labeler.gui.docks import prelabel as pp  # noqa: E402
+from labeler.gui.dialogs.class_map import BringInClassesDialog, ClassMapDialog  # noqa: E402
 from labeler.gui.project_signals import ProjectSignals  # noqa: E402
-from labeler.gui.weights_dialog import WeightsDialog  # noqa: E402
+from labeler.gui.dialogs.weights import WeightsDialog  # noqa: E402
 from labeler.ml import class_map, weights  # noqa: E402
 from labeler.ml.predict import ModelChoice  # noqa: E402
 

@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from labeler.core.store import PREDICTED, Project
-from labeler.gui.image_list import ALL, NOT_REVIEWED, ImageListModel, ImageListPanel, RecordRole
+from labeler.gui.docks.images import ALL, NOT_REVIEWED, ImageListModel, ImageListPanel, RecordRole
 from labeler.gui.project_signals import ProjectSignals
 
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from labeler.core.store import PREDICTED, Box, Project, StoreError
-from labeler.gui.class_panel import swatch
+from labeler.gui.docks.classes import swatch
 from labeler.gui.project_signals import ProjectSignals
 
 IdRole = Qt.ItemDataRole.UserRole + 1

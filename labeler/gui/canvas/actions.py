@@ -18,7 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 
 from labeler.core import commands
 from labeler.core.store import MIN_BOX_SIZE, PREDICTED, Box, Project, StoreError
-from labeler.gui import box_geometry as geo
+from labeler.gui.canvas import geometry as geo
 from labeler.gui.undo import UndoReporter, push
 
 #: the class made when the first box is drawn in a project without classes

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from labeler.core.coco import CocoFormatError, export_coco, export_predictions, import_coco
+from labeler.core.formats.coco import CocoFormatError, export_coco, export_predictions, import_coco
 from labeler.core.store import PREDICTED, Project
 
-from . import imagefactory as f
+from .. import imagefactory as f
 
 
 def state_of(project):
@@ -213,7 +213,7 @@ def test_base_name_match_and_ambiguity(project, folder, tmp_path):
 def test_export_is_atomic_on_failure(project, tmp_path, monkeypatch):
     out = tmp_path / "keep.json"
     out.write_text('{"old": true}')
-    import labeler.core.coco as coco_mod
+    import labeler.core.formats.coco as coco_mod
 
     def boom(*a, **k):
         raise OSError(28, "No space left on device")

@@ -3,7 +3,7 @@
 A mixin of Canvas, kept apart so each module has one job. A gesture starts on press, shows its
 effect on the items while the mouse moves (nothing is written yet), and becomes one core command on
 release, so one drag is one undo step. The rules of where a box may go are the plain functions in
-box_geometry; this module only converts between screen and image pixels.
+canvas.geometry; this module only converts between screen and image pixels.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from PySide6.QtGui import QColor, QMouseEvent, QPen
 from PySide6.QtWidgets import QApplication
 
 from labeler.core.store import MIN_BOX_SIZE
-from labeler.gui import box_geometry as geo
-from labeler.gui.box_item import HANDLE_GRAB_PX, BoxItem
+from labeler.gui.canvas import geometry as geo
+from labeler.gui.canvas.items import HANDLE_GRAB_PX, BoxItem
 
 #: a drawn box must be at least this many screen pixels wide and high (less is a click)
 MIN_DRAW_PX = 4.0

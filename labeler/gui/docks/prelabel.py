@@ -242,7 +242,7 @@ class PrelabelPanel(QWidget):
 
     def download_weights(self, url: str | None = None) -> bool:
         """Open the download dialog for the chosen COCO model; True when the file is in place."""
-        from labeler.gui.weights_dialog import WeightsDialog
+        from labeler.gui.dialogs.weights import WeightsDialog
 
         choice = self.model_choice()
         if choice.kind != "coco":
@@ -273,7 +273,7 @@ class PrelabelPanel(QWidget):
         task.start()
 
     def edit_class_map(self) -> bool:
-        from labeler.gui.class_map_dialog import ClassMapDialog
+        from labeler.gui.dialogs.class_map import ClassMapDialog
 
         choice = self.model_choice()
         try:
@@ -379,7 +379,7 @@ class PrelabelPanel(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def _bring_in_classes(self, names: list[str]) -> bool:
-        from labeler.gui.class_map_dialog import BringInClassesDialog
+        from labeler.gui.dialogs.class_map import BringInClassesDialog
 
         return bool(BringInClassesDialog(self.project, names, self).exec())
 

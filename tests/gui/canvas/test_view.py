@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QColor
 
 from labeler.core.store import ACCEPTED, HUMAN, PREDICTED, SOURCE_MODEL
 
-from .canvas_helpers import canvas, click, close, drag, folder, ids_by_path, key, project, show  # noqa: F401
+from .helpers import canvas, click, close, drag, folder, ids_by_path, key, project, show  # noqa: F401
 
 
 @pytest.fixture
@@ -313,7 +313,7 @@ def test_class_picker_filters_as_you_type(qtbot, canvas, project, ids, car):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from labeler.gui.class_picker import ClassPicker
+    from labeler.gui.dialogs.class_picker import ClassPicker
 
     project.add_category("bicycle")
     truck = project.add_category("truck")

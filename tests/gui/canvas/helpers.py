@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from labeler.core.store import Project
-from labeler.gui.canvas import Canvas
+from labeler.gui.canvas.view import Canvas
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.undo import UndoReporter
 
