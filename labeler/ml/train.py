@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from labeler.core.split import DEFAULT_VAL_FRACTION
 from .checkpoint import CheckpointError, load_checkpoint, load_meta, load_state_dict, save_checkpoint
 from .dataset import DEFAULT_AUGMENT, Augmenter, DataError, DetectionData, GroupedBatches, snapshot, split_of, split_samples
 from .device import DeviceError, pick_device
@@ -54,7 +55,7 @@ class TrainSettings:
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
     batch_size: int | None = None  # None: per-device default
     lr: float | None = None
-    val_fraction: float = 0.2
+    val_fraction: float = DEFAULT_VAL_FRACTION
     seed: int = 0
     workers: int | None = None
     # additions beyond the agreed interface

@@ -119,7 +119,7 @@ def test_filter_limits_navigation_and_the_list(qtbot, window, project):
     car = project.categories()[0].id
     project.add_boxes(ids[2], [(car, 1, 1, 20, 20, 0.9)], source=SOURCE_MODEL, state=PREDICTED)
     project.add_boxes(ids[4], [(car, 1, 1, 20, 20, 0.9)], source=SOURCE_MODEL, state=PREDICTED)
-    window.image_panel.set_status_filter("predicted")
+    window.image_panel.set_status_filter("pre-labeled")
     assert window.image_model.rowCount() == 2
     press(qtbot, window, Qt.Key.Key_D)
     assert window.current_image_id() == ids[2]

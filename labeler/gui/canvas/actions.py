@@ -151,7 +151,7 @@ class BoxEditor:
                         threshold: float) -> list[int]:
         """Copy another image's boxes (all but predictions hidden below `threshold`) onto this one."""
         try:
-            boxes = [b for b in self.project.boxes(source_id) if not is_hidden(b, threshold)]
+            boxes = [b for b in self.project.boxes(source_id) if not b.hidden_at(threshold)]
         except StoreError as exc:
             self.say(str(exc))
             return []
@@ -177,11 +177,6 @@ class BoxEditor:
         if ids and skipped:
             self.say(f"{skipped} box{'es' if skipped != 1 else ''} fell outside this image and were left out.")
         return ids
-
-
-def is_hidden(box: Box, threshold: float) -> bool:
-    """A prediction scored below the threshold: not shown, and deleted by Ctrl+Enter."""
-    return box.state == PREDICTED and (box.score if box.score is not None else 1.0) < threshold
 
 
 def make_edit_actions(canvas) -> dict[str, "QAction"]:
