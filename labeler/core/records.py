@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import LabelerError
+
 # Box states and sources
 PREDICTED = "predicted"  # proposed by a model, not yet reviewed
 ACCEPTED = "accepted"  # a model's box a person accepted
@@ -35,7 +37,7 @@ PALETTE = (
 MIN_BOX_SIZE = 1.0  # pixels; boxes smaller than this in either side are degenerate
 
 
-class StoreError(Exception):
+class StoreError(LabelerError):
     """A request the store cannot satisfy; the message is meant for the user."""
 
 

@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass
 from typing import Sequence
 
+from labeler.core.errors import LabelerError
 from labeler.core.images import ImageLoadError, load_image
 from labeler.core.split import DEFAULT_VAL_FRACTION, split_of, validation_paths  # noqa: F401 (split_of re-exported)
 from labeler.core.records import MIN_BOX_SIZE
@@ -32,7 +33,7 @@ AUGMENTATIONS = ("hflip", "vflip", "rot90", "zoom", "scale", "color")
 DEFAULT_AUGMENT = ("hflip", "vflip", "rot90", "color")
 
 
-class DataError(Exception):
+class DataError(LabelerError):
     """The labels cannot be trained on; the message is meant for the user."""
 
 

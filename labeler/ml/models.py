@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from labeler.core.errors import LabelerError
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -75,7 +77,7 @@ def trainable_architectures() -> dict[str, Architecture]:
 DEFAULT_ARCHITECTURE = "fasterrcnn_mobilenet_v3_large_fpn"
 
 
-class ModelError(Exception):
+class ModelError(LabelerError):
     """A model cannot be built or loaded; the message is meant for the user."""
 
 

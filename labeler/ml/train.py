@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from labeler.core.errors import LabelerError
 from labeler.core.split import DEFAULT_VAL_FRACTION
 from .checkpoint import CheckpointError, load_checkpoint, load_meta, load_state_dict, save_checkpoint
 from .dataset import DEFAULT_AUGMENT, Augmenter, DataError, DetectionData, GroupedBatches, snapshot, split_of, split_samples
@@ -42,7 +43,7 @@ GRAD_CLIP = 10.0
 LOSS_NAMES = ("loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg")
 
 
-class TrainingError(Exception):
+class TrainingError(LabelerError):
     """Training cannot start or go on; the message is meant for the user."""
 
 

@@ -83,3 +83,4 @@ def test_validation_split_is_stable_and_keeps_one_image_each_side():
     assert len(validation_paths(two)) == 1  # both would train: the one nearest the boundary validates
     assert len(validation_paths(paths[:3], 0.999)) == 2  # all would validate: one trains
     assert validation_paths(paths[:1]) <= set(paths[:1]) and validation_paths([]) == set()
+

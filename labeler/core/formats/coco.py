@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Callable
 
+from ..errors import LabelerError
 from ... import __version__
 from ..geometry import clip_box
 from ..store import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Project, StoreError
@@ -31,7 +32,7 @@ from ..words import counted
 Progress = Callable[[int, int], None]
 
 
-class CocoFormatError(Exception):
+class CocoFormatError(LabelerError):
     """The file is not usable COCO; the message says what is wrong and where."""
 
 
