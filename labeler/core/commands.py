@@ -68,7 +68,7 @@ class DeleteBoxes(Command):
 
 @dataclass
 class SetBoxRect(Command):
-    """Move or resize one box. Consecutive nudges of the same box merge into one step."""
+    """Move or resize one box (a mouse drag or resize: one gesture, one step; it does not merge)."""
 
     box_id: int
     rect: tuple[float, float, float, float]
@@ -165,21 +165,6 @@ class ReviewImage(Command):
             project.update_boxes(self.accepted)
             project.restore_boxes(self.deleted)
             project.set_reviewed(self.image_id, self.was_reviewed)
-
-
-@dataclass
-class SetReviewed(Command):
-    image_id: int
-    reviewed: bool
-    text: str = "Mark reviewed"
-    was: bool = False
-
-    def redo(self, project):
-        self.was = project.image(self.image_id).reviewed
-        project.set_reviewed(self.image_id, self.reviewed)
-
-    def undo(self, project):
-        project.set_reviewed(self.image_id, self.was)
 
 
 # ---------------------------------------------------------------------- categories

@@ -275,6 +275,7 @@ class MainWindow(QMainWindow):
 
     def rescan(self) -> bool:
         def done(result):
+            self.canvas.forget_decoded()
             parts = [f"{result.added:,} new", f"{result.updated:,} changed", f"{result.missing:,} missing"]
             if result.unreadable:
                 parts.append(f"{len(result.unreadable):,} unreadable")

@@ -88,15 +88,6 @@ def architecture(name: str) -> Architecture:
         raise ModelError(f"Unknown model {name!r}; choose one of: {', '.join(trainable_architectures())}") from None
 
 
-def coco_class_names(name: str) -> list[str]:
-    """The model's COCO class names in output-index order, index 0 being '__background__'.
-    'N/A' entries are unused indices of the original COCO label map."""
-    w = architecture(name).weights()
-    if w is None:
-        raise ModelError(f"{name} has no COCO weights")
-    return list(w.meta["categories"])
-
-
 def build_model(name: str, num_classes: int, *, min_size: int | None = None, max_size: int | None = None,
                 box_score_thresh: float = 0.05, box_nms_thresh: float = 0.5, box_detections_per_img: int = 100,
                 trainable_backbone_layers: int | None = None):

@@ -179,9 +179,12 @@ def test_import_runs_in_a_worker_and_reports(qtbot, window, project, tmp_path):
 
 def test_rescan_finds_new_images(qtbot, window, folder, project):
     Image.new("RGB", (10, 10)).save(folder / "zzz_new.png")
+    shown = window.current_image_id()
+    qtbot.waitUntil(lambda: window.canvas._loader.cached(shown) is not None, timeout=10000)
     window.rescan()
     qtbot.waitUntil(lambda: window.image_model.total() == N_IMAGES + 1, timeout=10000)
     assert project.image_by_path("zzz_new.png") is not None
+    qtbot.waitUntil(lambda: window.canvas._loader.cached(shown) is None, timeout=10000)  # decoded afresh next time
 
 
 def test_shortcuts_dialog_lists_every_action_shortcut(qtbot, window):

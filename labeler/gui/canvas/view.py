@@ -179,6 +179,10 @@ class Canvas(MouseGestures, QGraphicsView):
         """Stop decoding (before the project closes)."""
         self._loader.stop()
 
+    def forget_decoded(self) -> None:
+        """After a rescan: decode files again when next shown, as they may have changed on disk."""
+        self._loader.invalidate()
+
     def _on_loader_loaded(self, image_id: int, image) -> None:
         if image_id != self._image_id:
             return
