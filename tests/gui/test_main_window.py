@@ -222,8 +222,8 @@ def test_threshold_and_layout_persist(qtbot, project, folder, monkeypatch):
     assert w.canvas.score_threshold() == pytest.approx(0.73)
     w.image_panel.set_status_filter("unlabeled")
     w.step(1)
+    assert settings.score_threshold(project) == pytest.approx(0.73)  # kept in the project
     w.close()
-    assert settings.score_threshold() == pytest.approx(0.73)
     assert QSettings().value(settings.STATE) is not None
     p2 = Project.open(folder)  # the first window closed the project and released its lock
     w2 = MainWindow(p2)
@@ -336,3 +336,34 @@ def test_the_canvas_gets_the_room_and_long_model_names_do_not_widen_the_docks(qt
         longest = max(box.fontMetrics().horizontalAdvance(box.itemText(i)) for i in range(box.count()))
         assert box.minimumSizeHint().width() < longest
         assert box.view().minimumWidth() >= longest
+
+
+def test_threshold_is_per_project_and_ctrl_enter_says_what_it_removed(qtbot, window, project, tmp_path):
+    ids = image_ids(project)
+    car = project.categories()[0].id
+    project.add_boxes(ids[0], [(car, 1, 1, 20, 20, 0.9), (car, 2, 2, 30, 25, 0.3), (car, 5, 5, 15, 15, 0.2)],
+                      source=SOURCE_MODEL, state=PREDICTED)
+    window.go_to_image(ids[0])
+    window.score_slider.setValue(84)
+    messages = []
+    window.canvas.message.connect(messages.append)
+    press(qtbot, window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert project.image(ids[0]).reviewed
+    assert [b.state for b in project.boxes(ids[0])] == ["accepted"]
+    assert "removed 2 hidden predictions (scored below 0.84)" in messages[-1]
+    assert "Undo" in messages[-1] and "accepted 1 prediction," in messages[-1]
+    press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert sorted(b.score for b in project.boxes(ids[0])) == [0.2, 0.3, 0.9]  # undo restores them
+    assert not project.image(ids[0]).reviewed
+    # another project does not inherit 0.84
+    other = tmp_path / "other"
+    other.mkdir()
+    Image.new("RGB", (40, 30)).save(other / "x.png")
+    p2 = Project.open(other)
+    p2.scan()
+    assert settings.score_threshold(project) == pytest.approx(0.84)
+    assert settings.score_threshold(p2) == 0.5
+    w2 = MainWindow(p2)
+    qtbot.addWidget(w2)
+    assert w2.score_slider.value() == 50
+    w2.close()
