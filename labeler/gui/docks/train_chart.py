@@ -8,58 +8,16 @@ appending event by event would redraw the chart at the engine's pace (STYLE.md #
 
 from __future__ import annotations
 
-import itertools
-import math
-
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy
 
+from labeler.gui.docks.train_live import (MAX_TICK_INTERVALS, iteration_position, number as _num,  # noqa: F401
+                                          run_epoch_rows, tick_step)
+
 #: beyond this many iteration points the oldest half is thinned, so a long run stays cheap to draw
 MAX_ITERATION_POINTS = 4000
-
-
-def iteration_position(event) -> float:
-    """Where an IterationEvent sits on the epoch axis: epoch 1 ends at 1.0."""
-    per_epoch = max(int(event.iterations_per_epoch or 1), 1)
-    return event.step / per_epoch
-
-
-def run_epoch_rows(run: dict) -> list[tuple[float, float | None, float | None, float | None]]:
-    """(epoch, loss, mAP@0.5, mAP@[.5:.95]) for each epoch a stored run recorded (project.runs())."""
-    rows = []
-    for i, e in enumerate(run.get("epochs") or []):
-        if not isinstance(e, dict):
-            continue
-        losses = e.get("losses") if isinstance(e.get("losses"), dict) else {}
-        loss = e.get("loss", losses.get("loss"))
-        rows.append((float(e.get("epoch", i + 1)), _num(loss), _num(e.get("map50")), _num(e.get("map"))))
-    return rows
-
-
-#: at most this many intervals on the epoch axis: more labels than fit a narrow dock get elided to "..."
-MAX_TICK_INTERVALS = 5
-
-
-def tick_step(span: float, max_intervals: int = MAX_TICK_INTERVALS) -> float:
-    """The smallest round step (0.1, 0.2, 0.5, 1, 2, 5, 10, 20...) that cuts `span` into at most
-    `max_intervals` intervals (1 for a span that is not a positive finite number)."""
-    if not 0 < span < math.inf:
-        return 1.0
-    for exponent in itertools.count(-1):
-        for mantissa in (1, 2, 5):
-            step = round(mantissa * 10.0 ** exponent, 10)
-            if span / step <= max_intervals + 1e-9:
-                return step
-
-
-def _num(value) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if value == value else None  # NaN is "no value"
 
 
 def _series(name: str, color: str, width: float, *, dashed: bool = False, points: bool = False) -> QLineSeries:
