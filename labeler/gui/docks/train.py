@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from labeler.core.store import MISSING, REVIEWED, UNREADABLE, Project
 from labeler.core.words import counted
@@ -88,28 +88,43 @@ class TrainPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
-        top = QWidget()
-        top_lay = QVBoxLayout(top)
-        top_lay.setContentsMargins(0, 0, 0, 0)
-        top_lay.addWidget(self.options)
-        top_lay.addLayout(buttons)
-        top_lay.addWidget(self.progress_bar)
-        top_lay.addWidget(self.status_label)
-        top_lay.addWidget(self.chart, 1)
-        bottom = QWidget()
-        bottom_lay = QVBoxLayout(bottom)
-        bottom_lay.setContentsMargins(0, 0, 0, 0)
-        bottom_lay.addWidget(QLabel("Past runs"))
-        bottom_lay.addWidget(self.runs_table, 1)
-        bottom_lay.addWidget(self.use_button)
+        # the choices and the run's state keep their room (wrapped notes are never cut); the splitter
+        # shares what is left between the chart and the past runs
+        chart_pane = QWidget()
+        chart_lay = QVBoxLayout(chart_pane)
+        chart_lay.setContentsMargins(0, 0, 0, 0)
+        chart_lay.addWidget(self.chart, 1)
+        chart_lay.addWidget(self.chart.legend)
+        runs_pane = QWidget()
+        runs_lay = QVBoxLayout(runs_pane)
+        runs_lay.setContentsMargins(0, 0, 0, 0)
+        runs_lay.addWidget(QLabel("Past runs"))
+        runs_lay.addWidget(self.runs_table, 1)
+        runs_lay.addWidget(self.use_button)
+        self.runs_table.setMinimumHeight(3 * self.runs_table.verticalHeader().defaultSectionSize())
         self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(top)
-        self.splitter.addWidget(bottom)
+        self.splitter.addWidget(chart_pane)
+        self.splitter.addWidget(runs_pane)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.splitter)
+        content = QWidget()
+        lay = QVBoxLayout(content)
+        lay.addWidget(self.options)
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress_bar)
+        lay.addWidget(self.status_label)
+        lay.addWidget(self.splitter, 1)
+        # a short dock (a small screen, the window at 1024 x 700) scrolls the panel instead of
+        # cutting its words or making the window taller than the screen
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)

@@ -21,8 +21,12 @@ from labeler.ml.models import trainable_architectures
 #: project setting with the panel's last choices
 SETTING_OPTIONS = "train.options"
 AUTO, EPOCHS, MINUTES = "auto", "epochs", "minutes"
-START_CHOICES = (("auto", "Automatic (COCO weights if present, else scratch)"), ("coco", "COCO weights"),
-                 ("last", "Last checkpoint of this project"), ("scratch", "Scratch (random weights)"))
+#: (key, the choice's text, its tooltip): short texts, so they read whole in a narrow dock
+START_CHOICES = (("auto", "Automatic", "COCO weights if they are on this computer, else scratch"),
+                 ("coco", "COCO weights", "torchvision's weights trained on COCO"),
+                 ("last", "Last checkpoint", "The best checkpoint of this project's newest run"),
+                 ("scratch", "Scratch", "Random weights"))
+START_TEXTS = {key: text for key, text, _tip in START_CHOICES}
 
 
 def short_model(name: str | None) -> str:
@@ -69,8 +73,9 @@ class TrainOptionsForm(QWidget):
         self.length_box.setCurrentIndex(max(self.length_box.findData(options.get("length", AUTO)), 0))
 
         self.start_box = QComboBox()
-        for key, text in START_CHOICES:
+        for key, text, tip in START_CHOICES:
             self.start_box.addItem(text, key)
+            self.start_box.setItemData(self.start_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.start_box.setCurrentIndex(max(self.start_box.findData(options.get("start", "auto")), 0))
         self.weights_label = QLabel()
         self.weights_label.setWordWrap(True)
@@ -126,9 +131,9 @@ class TrainOptionsForm(QWidget):
         ckpt = (f"Last checkpoint: run {max(checkpoint_runs)}." if checkpoint_runs
                 else "No checkpoint yet in this project.")
         self.weights_label.setText(f"{coco} {ckpt}".strip())
-        self._set_start_item("coco", "COCO weights" + ("" if any(present.values()) or None in present.values()
-                                                       else " (not on this computer)"))
-        self._set_start_item("last", "Last checkpoint of this project" + ("" if checkpoint_runs else " (none yet)"))
+        self._set_start_item("coco", START_TEXTS["coco"] + ("" if any(present.values()) or None in present.values()
+                                                            else " (none here)"))
+        self._set_start_item("last", START_TEXTS["last"] + ("" if checkpoint_runs else " (none yet)"))
 
     def _set_start_item(self, key: str, text: str) -> None:
         self.start_box.setItemText(self.start_box.findData(key), text)
