@@ -14,26 +14,22 @@ from labeler.gui import main_window as mw
 from labeler.gui import settings
 from labeler.gui.main_window import MainWindow
 from labeler.gui.undo import push
+from tests.projects import write_images
 
 N_IMAGES = 6
 
 
+IMAGES = {f"img_{i}.png": (40, 30) for i in range(N_IMAGES)}
+
+
 @pytest.fixture
 def folder(tmp_path):
-    d = tmp_path / "photos"
-    d.mkdir()
-    for i in range(N_IMAGES):
-        Image.new("RGB", (40, 30), (40 * i, 80, 120)).save(d / f"img_{i}.png")
-    return d
+    return write_images(tmp_path / "photos", IMAGES)
 
 
 @pytest.fixture
-def project(folder):
-    p = Project.open(folder)
-    p.scan()
-    p.add_category("car")
-    yield p
-    p.close()
+def project(new_project, folder):
+    return new_project(folder=folder, classes=["car"])
 
 
 @pytest.fixture

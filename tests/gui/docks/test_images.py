@@ -3,17 +3,14 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from labeler.core.store import PREDICTED, Project
+from labeler.core.store import PREDICTED
 from labeler.gui.docks.images import ALL, NOT_REVIEWED, ImageListModel, ImageListPanel, RecordRole
 from labeler.gui.project_signals import ProjectSignals
 
 
 @pytest.fixture
-def project(tmp_path):
-    p = Project.open(tmp_path)
-    p.add_image_records([(f"img_{i:02d}.jpg", 100, 80) for i in range(10)])
-    yield p
-    p.close()
+def project(new_project):
+    return new_project(folder=".", records=[(f"img_{i:02d}.jpg", 100, 80) for i in range(10)])
 
 
 def ids(project):
@@ -123,9 +120,8 @@ def test_panel_shows_the_running_count_and_filters(qtbot, project):
     assert blocker.args == [ids(project)[5]]
 
 
-def test_a_large_project_is_read_in_one_query(qtbot, tmp_path):
-    p = Project.open(tmp_path)
-    p.add_image_records([(f"d/{i:06d}.jpg", 10, 10) for i in range(20_000)])
+def test_a_large_project_is_read_in_one_query(qtbot, new_project):
+    p = new_project(folder=".", records=[(f"d/{i:06d}.jpg", 10, 10) for i in range(20_000)])
     calls = []
     real = p._query
     p._query = lambda *a: (calls.append(a[0]), real(*a))[1]
@@ -135,7 +131,6 @@ def test_a_large_project_is_read_in_one_query(qtbot, tmp_path):
         model.index(r).data(RecordRole)
     assert model.rowCount() == 20_000
     assert len(calls) == 1
-    p.close()
 
 
 def test_reviewed_validation_images_are_italic_with_a_tooltip(qtbot, project):
