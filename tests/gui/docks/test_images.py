@@ -151,12 +151,11 @@ def test_reviewed_validation_images_are_italic_with_a_tooltip(qtbot, project):
     assert all(model.index(r).data(Qt.ItemDataRole.FontRole) is None for r in range(model.rowCount()))
 
 
-def test_long_names_are_elided_in_the_middle_and_the_count_keeps_its_room(qtbot, tmp_path):
+def test_long_names_are_elided_in_the_middle_and_the_count_keeps_its_room(qtbot, new_project):
     from PySide6.QtWidgets import QStyleOptionViewItem
 
-    p = Project.open(tmp_path)
     names = ["exif_orientation_examples__Landscape_1.jpg", "exif_orientation_examples__Landscape_3.jpg"]
-    p.add_image_records([(n, 100, 80) for n in names])
+    p = new_project(folder=".", records=[(n, 100, 80) for n in names])
     cat = p.add_category("car")
     for im in p.images():
         p.add_boxes(im.id, [(cat.id, 1, 1, 20, 20)] * 12)
@@ -184,7 +183,6 @@ def test_long_names_are_elided_in_the_middle_and_the_count_keeps_its_room(qtbot,
     assert shown[0] != shown[1]  # the _1 and _3 images look different
     assert not panel.view.viewport().grab().isNull()  # paints through the delegate
     panel.close()
-    p.close()
 
 
 def test_statuses_in_the_users_words_in_tooltip_and_filter(qtbot, project):
