@@ -204,3 +204,19 @@ def test_statuses_in_the_users_words_in_tooltip_and_filter(qtbot, project):
     assert [model.id_at(r) for r in range(model.rowCount())] == [i[2]]
     panel.set_status_filter(NOT_REVIEWED)
     assert model.rowCount() == 10  # unlabeled, pre-labeled and in progress all still need review
+
+
+def test_the_italic_mark_is_the_split_training_makes(qtbot, project):
+    from labeler.core.split import split_of
+    from labeler.ml.dataset import snapshot, split_samples
+
+    model = ImageListModel(project)
+    two = [im for im in project.images() if split_of(im.path) == "train"][:2]
+    project.set_reviewed([im.id for im in two])  # by hash alone neither validates; training moves one
+    model.refresh([im.id for im in two])
+    model.flush()
+    italic = {model.index(r).data(RecordRole).path for r in range(model.rowCount())
+              if model.index(r).data(Qt.ItemDataRole.FontRole) is not None}
+    _classes, samples, _dropped = snapshot(project)
+    _train, val = split_samples(samples)
+    assert italic == {s.path for s in val} and len(italic) == 1
