@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QForm
 
 from labeler.core import commands
 from labeler.core.store import PREDICTED, Category, Project, StoreError
+from labeler.core.words import counted
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.undo import UndoReporter, push
 
@@ -237,7 +238,7 @@ class ClassPanel(QWidget):
         if confirm:
             answer = QMessageBox.question(
                 self, "Delete class",
-                f"Delete the class {self._name(category_id)!r} and its {n:,} boxes?\n(Edit > Undo brings them back.)")
+                f"Delete the class {self._name(category_id)!r} and its {counted(n, 'box')}?\n(Edit > Undo brings them back.)")
             if answer != QMessageBox.StandardButton.Yes:
                 return False
         return self._push(commands.DeleteCategory(category_id))

@@ -20,7 +20,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea,
                                QSplitter, QVBoxLayout, QWidget)
 
-from labeler.core.store import MISSING, REVIEWED, UNREADABLE, Project
+from labeler.core.store import Project
 from labeler.core.words import counted
 from labeler.gui.docks.train_chart import TrainChart
 from labeler.gui.docks.train_live import LiveRun, duration, planned_epochs  # noqa: F401  (re-exported)
@@ -372,7 +372,7 @@ class TrainPanel(QWidget):
             return False
         run_id = self.selected_run_id()
         self._say(f"Run {run_id}'s best checkpoint is now the pre-labeling model.")
-        ids = [im.id for im in self.project.images() if im.status not in (REVIEWED, UNREADABLE, MISSING)]
+        ids = [im.id for im in self.project.images() if im.needs_review]
         if not ids:
             return True
         many = counted(len(ids), "image")

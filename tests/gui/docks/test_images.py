@@ -32,7 +32,7 @@ def test_filter_by_status_and_text(qtbot, project):
     model = ImageListModel(project)
     model.set_filter(status="reviewed")
     assert [model.id_at(r) for r in range(model.rowCount())] == [i[2]]
-    model.set_filter(status="predicted")
+    model.set_filter(status="in progress")
     assert [model.id_at(r) for r in range(model.rowCount())] == [i[1]]
     model.set_filter(status=NOT_REVIEWED)
     assert model.rowCount() == 9
@@ -55,7 +55,7 @@ def test_refresh_updates_rows_and_counts_without_reset(qtbot, project):
     cat = project.add_category("car")
     with qtbot.waitSignal(model.dataChanged, timeout=2000):
         project.add_boxes(i[3], [(cat.id, 1, 1, 20, 20, 0.9)], state=PREDICTED)
-    assert model.record(i[3]).box_count == 1 and model.record(i[3]).status == "predicted"
+    assert model.record(i[3]).box_count == 1 and model.record(i[3]).status == "pre-labeled"
     with qtbot.waitSignal(model.counts_changed, timeout=2000):
         project.set_reviewed(i[3])
     assert model.counts["reviewed"] == 1
@@ -134,7 +134,7 @@ def test_a_large_project_is_read_in_one_query(qtbot, new_project):
 
 
 def test_reviewed_validation_images_are_italic_with_a_tooltip(qtbot, project):
-    from labeler.ml.dataset import split_of
+    from labeler.core.split import split_of
 
     project.set_reviewed(ids(project))
     model = ImageListModel(project)
