@@ -103,6 +103,8 @@ class MainWindow(QMainWindow):
         self.docks["Boxes"].raise_()
         # the default layout: narrow side panels, the canvas gets the room (a saved layout overrides it)
         self.resizeDocks([self.docks["Images"], self.docks["Classes"]], [250, 290], Qt.Orientation.Horizontal)
+        # the class list is short; the tabs under it (Fine-tune's chart above all) get the height
+        self.resizeDocks([self.docks["Classes"], self.docks["Boxes"]], [170, 700], Qt.Orientation.Vertical)
         self._wire()
         self.canvas.set_default_category(self.class_panel.default_category())
         self.score_slider.setValue(round(settings.score_threshold(project) * 100))
