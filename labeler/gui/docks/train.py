@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFo
                                QHeaderView, QLabel, QMessageBox, QProgressBar, QPushButton, QSpinBox, QSplitter,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from labeler.core.store import MISSING, REVIEWED, UNREADABLE, Project
+from labeler.core.store import Project
 from labeler.gui.docks.augment import AugmentButton
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.docks.train_chart import TrainChart
@@ -569,7 +569,9 @@ class TrainPanel(QWidget):
             return False
         run_id = self.selected_run_id()
         self._say(f"Run {run_id}'s best checkpoint is now the pre-labeling model.")
-        ids = [im.id for im in self.project.images() if im.status not in (REVIEWED, UNREADABLE, MISSING)]
+        from labeler.jobs.prelabel import NOT_REVIEWED, images_to_prelabel
+
+        ids = images_to_prelabel(self.project, NOT_REVIEWED)
         if not ids:
             return True
         many = f"{len(ids)} images" if len(ids) != 1 else "1 image"
