@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from labeler.core.words import counted
+
 from .checkpoint import CheckpointError, load_checkpoint, load_meta, load_state_dict, save_checkpoint
 from .dataset import DEFAULT_AUGMENT, Augmenter, DataError, DetectionData, GroupedBatches, snapshot, split_of, split_samples
 from .device import DeviceError, pick_device
@@ -50,7 +52,8 @@ class TrainSettings:
     architecture: str | None = None  # None: the default for the device (the fast small model on CPU)
     epochs: int | None = None  # None and minutes None: a default that suits the device and data
     minutes: float | None = None  # stop after this many minutes of training (best checkpoint kept)
-    start: str = "auto"  # "coco" | "last" | "scratch" | "auto" (coco if the weights are present, else scratch)
+    start: str = "auto"  # "coco" | "last" | "scratch" | "auto" (the project's best checkpoint when its classes
+    # fit, else coco if the weights are present, else scratch)
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
     batch_size: int | None = None  # None: per-device default
     lr: float | None = None
@@ -108,7 +111,7 @@ class Plan:
     """The settings with every default resolved for this device and data."""
 
     architecture: str
-    start: str  # "coco" | "last" | "scratch" (auto resolved)
+    start: str  # "coco" | "last" | "best" | "scratch" (auto resolved; best: the project's best checkpoint)
     start_weights: str | None
     device: str
     batch_size: int
@@ -148,8 +151,30 @@ def last_checkpoint(project) -> Path | None:
     return None
 
 
-def plan(project, settings: TrainSettings, n_train: int, device) -> Plan:
-    """Resolve the defaults: model, starting point, batch size, learning rate, length."""
+def best_checkpoint(project, classes=None, arch_name: str | None = None) -> Path | None:
+    """The checkpoint of the project's best-scoring run (mAP@0.5 above 0) that fits: it shares a
+    class with `classes` (when given) and is of `arch_name` (when given)."""
+    best, best_map = None, 0.0
+    for run in project.runs():
+        path = project.root / run["checkpoint"] if run.get("checkpoint") else None
+        score = run.get("best_map") or 0.0
+        if path is None or not path.is_file() or score <= best_map:
+            continue
+        try:
+            meta = load_meta(path)
+        except CheckpointError:
+            continue
+        if arch_name and meta["architecture"] != arch_name:
+            continue
+        if classes is not None and not set(meta["classes"]) & set(classes):
+            continue
+        best, best_map = path, score
+    return best
+
+
+def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -> Plan:
+    """Resolve the defaults: model, starting point, batch size, learning rate, length. Automatic
+    continues from the project's best checkpoint when one fits `classes`, like a user picking it."""
     if settings.epochs is not None and settings.epochs < 1:
         raise TrainingError("The number of epochs must be at least 1")
     if settings.minutes is not None and settings.minutes <= 0:
@@ -176,6 +201,10 @@ def plan(project, settings: TrainSettings, n_train: int, device) -> Plan:
             raise TrainingError(f"The last checkpoint is a {meta['architecture']} model, not {arch_name}; "
                                 "pick that model or another starting point")
         arch_name, weights = meta["architecture"], str(path)
+    if start == "auto":
+        path = best_checkpoint(project, classes, arch_name)
+        if path is not None:
+            start, weights, arch_name = "best", str(path), load_meta(path)["architecture"]
     arch_name = arch_name or default_architecture(device)
     if start in ("auto", "coco"):
         coco = _coco_weights(arch_name)
@@ -305,12 +334,13 @@ class _Run:
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
         classes, train_s, val_s, dropped = self._data()
         try:
-            plan_ = plan(self.project, self.settings, len(train_s), device)
+            plan_ = plan(self.project, self.settings, len(train_s), device, classes)
         except (CheckpointError, ModelError) as exc:
             raise TrainingError(str(exc)) from None
         model = self._model(plan_, classes, device)
         settings_record = {**asdict(self.settings), "resolved": asdict(plan_),
-                           "train_images": len(train_s), "val_images": len(val_s), "dropped_boxes": dropped}
+                           "train_images": len(train_s), "val_images": len(val_s), "dropped_boxes": dropped,
+                           "val_paths": [s.path for s in val_s]}  # to score another model on the same images
         settings_record["augment"] = list(self.settings.augment)
         if self.dist.is_main:
             self.run_id = self.project.add_run(plan_.architecture, settings_record, classes)
@@ -424,7 +454,7 @@ class _Run:
                                          lr, elapsed, _eta(elapsed, step, total_steps, budget_s))
                 if end_epoch:
                     stopped = not time_up
-                    reason = "Stopped." if stopped else f"Reached the time limit of {plan_.minutes:g} minutes."
+                    reason = "Stopped." if stopped else f"Reached the time limit of {_minutes(plan_.minutes)}."
                     break
             model.transform.min_size, model.transform.max_size = (plan_.min_size,), plan_.max_size
             losses = {k: v / max(1, count) for k, v in sums.items()}
@@ -485,6 +515,11 @@ def _train_sizes(plan_: Plan) -> tuple[tuple[int, ...], int]:
     return tuple(range(lo, hi + 1, step)), int(plan_.max_size * 1.25)
 
 
+def _minutes(m: float) -> str:
+    """ "1 minute", "2 minutes", "1.5 minutes"."""
+    return counted(int(m), "minute") if float(m).is_integer() else f"{m:g} minutes"
+
+
 def _eta(elapsed: float, step: int, total_steps: int | None, budget_s: float | None) -> float | None:
     etas = []
     if total_steps:
@@ -497,7 +532,7 @@ def _eta(elapsed: float, step: int, total_steps: int | None, budget_s: float | N
 def _load_start(model, plan_: Plan, classes) -> None:
     """Load the starting weights: every tensor that fits; the box predictor's rows are matched by
     class name from a project checkpoint and left new (random) for COCO weights."""
-    if plan_.start == "last":
+    if plan_.start in ("last", "best"):
         state, meta = load_checkpoint(plan_.start_weights)
         old = list(meta["classes"])
     else:

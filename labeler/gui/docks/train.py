@@ -316,8 +316,11 @@ class TrainPanel(QWidget):
         thread.epoch_ended.connect(self._on_thread_epoch_ended)
         thread.finished_run.connect(self._on_thread_finished_run)
         thread.failed.connect(self._on_thread_failed)
+        thread.prepared.connect(self._on_thread_prepared)
+        thread.decided.connect(self._on_thread_decided)
         thread.finished.connect(self._on_thread_finished)
         self._thread = thread
+        self._note = ""
         self._live_settings = settings
         self._live_iterations, self._live_epochs = [], []
         self._last_iteration = self._shown_iteration = None
@@ -434,6 +437,14 @@ class TrainPanel(QWidget):
         self._say(f"{done.message} {best}{kept}".strip() if done.message else f"{best}{kept}".strip() or "Done.")
         self.reload_runs()
         self._select_run(done.run_id, redraw=self._view_run is not None)
+
+    def _on_thread_prepared(self, readiness) -> None:
+        """What the run learns from stays above the progress lines; a warning, not a refusal."""
+        self._note = "\n".join(readiness.lines())
+
+    def _on_thread_decided(self, decision) -> None:
+        self._note = ""
+        self._say(f"{self.status_label.text()}\n{decision.message}", error=False)
 
     def _on_thread_failed(self, message: str) -> None:
         self._drain_iterations()
@@ -586,5 +597,8 @@ class TrainPanel(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def _say(self, text: str, error: bool = False) -> None:
+        note = getattr(self, "_note", "")
+        if note and self._thread is not None and not text.startswith(note):
+            text = f"{note}\n{text}"
         self.status_label.setStyleSheet("color: #c0392b;" if error else "")
         self.status_label.setText(text)
