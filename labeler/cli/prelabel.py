@@ -54,14 +54,12 @@ def _distributed_setup(rank: int, world: int):
 def cmd_prelabel(args) -> int:
     from tqdm import tqdm
 
-    from labeler.cli.errors import fail
     from labeler.jobs import prelabel as job
-    from labeler.ml.predict import Summary, distributed_rank, load_model, predict_images, shard
+    from labeler.ml.distributed import from_environment
+    from labeler.ml.predict import Summary, load_model, predict_images, shard
 
-    try:
-        rank, world = distributed_rank()
-    except ValueError as exc:
-        return fail(str(exc))
+    layout = from_environment()  # a bad RANK/WORLD_SIZE: DistributedError, said by labeler.cli.main
+    rank, world = layout.rank, layout.world_size
     dist = _distributed_setup(rank, world) if world > 1 else None
     project = None
     try:

@@ -63,7 +63,7 @@ def cmd_train(args) -> int:
     from labeler.ml import distributed
     from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainSettings, train, use_for_prelabeling
 
-    dist = distributed.from_environment()
+    dist = distributed.from_environment()  # a bad RANK/WORLD_SIZE: DistributedError, said by labeler.cli.main
     main = dist.is_main
     augment = {} if args.augment is None else {"augment": args.augment}
     settings = TrainSettings(architecture=args.model, epochs=args.epochs, minutes=args.minutes,

@@ -8,6 +8,8 @@ imported inside functions. The window and the CLI call these functions, so they 
 
 from __future__ import annotations
 
+from labeler.core.errors import LabelerError
 
-class JobError(ValueError):
+
+class JobError(LabelerError, ValueError):
     """A job cannot start as asked; the message is meant for the user and names the way out."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from labeler.core.records import MISSING, REVIEWED, UNLABELED, UNREADABLE
+from labeler.core.records import MISSING, UNLABELED, UNREADABLE
 from labeler.core.words import counted
 from labeler.jobs import JobError
 
@@ -30,17 +30,12 @@ def images_to_prelabel(project, which: str = UNLABELED_IMAGES) -> list[int]:
     """Image ids of one scope, in path order. Missing and unreadable images are never included."""
     if which not in SCOPES:
         raise JobError(f"Images to pre-label must be one of {', '.join(SCOPES)}, not {which!r}")
-    out = []
-    for im in project.images():
-        status = im.status
-        if status in (MISSING, UNREADABLE):
-            continue
-        if which == UNLABELED_IMAGES and status != UNLABELED:
-            continue
-        if which == NOT_REVIEWED and status == REVIEWED:
-            continue
-        out.append(im.id)
-    return out
+    images = project.images()
+    if which == UNLABELED_IMAGES:
+        return [im.id for im in images if im.status == UNLABELED]
+    if which == NOT_REVIEWED:
+        return [im.id for im in images if im.needs_review]
+    return [im.id for im in images if im.status not in (MISSING, UNREADABLE)]
 
 
 def saved_options(project) -> dict:

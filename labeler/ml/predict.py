@@ -411,14 +411,3 @@ def shard(items: Sequence, rank: int, world_size: int) -> list:
     return list(items[rank::world_size])
 
 
-def distributed_rank(environ: dict | None = None) -> tuple[int, int]:
-    """(rank, world size) from torchrun's environment; (0, 1) outside torchrun."""
-    env = os.environ if environ is None else environ
-    try:
-        world = int(env.get("WORLD_SIZE", "1"))
-        rank = int(env.get("RANK", "0"))
-    except ValueError:
-        raise ValueError("RANK and WORLD_SIZE must be integers") from None
-    if world > 1 and not 0 <= rank < world:
-        raise ValueError(f"RANK={rank} is outside WORLD_SIZE={world}")
-    return (rank, world) if world > 1 else (0, 1)
