@@ -52,8 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     parser, commands = _build_parser()
     if argv and (argv[0] in commands or argv[0] in ("-h", "--help")):
         args = parser.parse_args(argv)
+        from labeler.cli.errors import fail
+        from labeler.core.errors import LabelerError
+
         try:
             return int(args.func(args) or 0)
+        except LabelerError as exc:  # the one error path of every subcommand
+            return fail(str(exc) or type(exc).__name__)
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
             return 130
