@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
                                QSlider, QToolBar, QWidget)
 
 from labeler.core.store import Project, StoreError
@@ -191,9 +191,9 @@ class MainWindow(QMainWindow):
         A = self._action
         A("open", "&Open folder…", self.choose_folder, [QKeySequence.StandardKey.Open], "open-folder")
         A("rescan", "&Rescan folder", self.rescan, ["F5"], tip="Look for new, changed and removed images")
-        A("import", "&Import COCO…", lambda: self.choose_import(False), icon="import")
-        A("import_predictions", "Import COCO &predictions…", lambda: self.choose_import(True))
-        A("export", "&Export COCO…", self.choose_export, ["Ctrl+E"], "export")
+        A("import", "&Import…", lambda: self.choose_import(False), icon="import")
+        A("import_predictions", "Import &predictions…", lambda: self.choose_import(True))
+        A("export", "&Export…", self.choose_export, ["Ctrl+E"], "export")
         A("quit", "&Quit", self.close, [QKeySequence.StandardKey.Quit])
         undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcuts([QKeySequence("Ctrl+Z")])
@@ -431,38 +431,44 @@ class MainWindow(QMainWindow):
         return self.run_task("scan", BackgroundTask("Scanning the folder", self.project.scan, parent=self), done)
 
     def choose_export(self) -> None:
-        start = QSettings().value(settings.LAST_EXPORT_DIR) or str(self.project.root)
-        path, _ = QFileDialog.getSaveFileName(self, "Export COCO", str(Path(start) / "annotations.json"),
-                                              "COCO JSON (*.json)")
-        if path:
-            QSettings().setValue(settings.LAST_EXPORT_DIR, str(Path(path).parent))
-            self.export_to(path)
+        from labeler.gui.dialogs.import_export import ExportDialog
 
-    def export_to(self, path: str | Path, all_images: bool = False) -> bool:
-        """Write the reviewed images' boxes as COCO in a worker."""
-        from labeler.core.formats.coco import export_coco
+        dialog = ExportDialog(self.project, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            c = dialog.choice()
+            self.export_to(c.out, c.all_images, fmt=c.fmt, copy_images=c.copy_images, split=c.split)
+
+    def export_to(self, path: str | Path, all_images: bool = False, *, fmt: str = "coco", copy_images: bool = False,
+                  split: bool = False) -> bool:
+        """Export in a worker; the result (and what was left out) in a message box."""
+        from labeler.core.formats import export_project
+        from labeler.gui.dialogs.import_export import val_split
 
         def work(progress):
-            return export_coco(self.project, path, all_images=all_images)
+            return export_project(self.project, fmt, path, all_images=all_images, copy_images=copy_images,
+                                  split=split, val_split=val_split)
 
-        def done(counts):
-            self.statusBar().showMessage(
-                f"Exported {counts['images']:,} images, {counts['annotations']:,} boxes, "
-                f"{counts['categories']:,} classes to {path}", 10000)
+        def done(report):
+            self.statusBar().showMessage(f"Exported {report.images:,} images and {report.boxes:,} boxes to {path}", 10000)
+            show_information(self, "Export", report.summary().replace("--all-images", "\"Include unreviewed images\""))
 
-        return self.run_task("export", BackgroundTask("Exporting COCO", work, parent=self), done)
+        return self.run_task("export", BackgroundTask("Exporting", work, parent=self), done)
 
     def choose_import(self, as_predictions: bool) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import COCO", str(self.project.root), "COCO JSON (*.json)")
-        if path:
-            self.import_from(path, as_predictions)
+        from labeler.gui.dialogs.import_export import ImportDialog
 
-    def import_from(self, path: str | Path, as_predictions: bool = False) -> bool:
-        """Import a COCO file in a worker. It replaces boxes wholesale, so it clears the undo history."""
-        from labeler.core.formats.coco import import_coco
+        dialog = ImportDialog(self.project, as_predictions, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            c = dialog.choice()
+            self.import_from(c.path, c.as_predictions, fmt=c.fmt, merge=c.merge, shapes=c.shapes)
+
+    def import_from(self, path: str | Path, as_predictions: bool = False, *, fmt: str = "auto", merge: bool = False,
+                    shapes: str = "boxes") -> bool:
+        """Import in a worker. It replaces boxes wholesale, so it clears the undo history."""
+        from labeler.core.formats import import_path
 
         def work(progress):
-            return import_coco(self.project, path, as_predictions=as_predictions)
+            return import_path(self.project, path, fmt, as_predictions=as_predictions, merge=merge, shapes=shapes)
 
         def done(report):
             self.undo_stack.clear()  # earlier steps may refer to boxes the import replaced
@@ -471,9 +477,9 @@ class MainWindow(QMainWindow):
             self.box_list.reload()
             if self._current is None:
                 self.go_to_image(self.image_model.first())
-            show_information(self, "Import COCO", report.summary())
+            show_information(self, "Import", report.summary())
 
-        return self.run_task("import", BackgroundTask("Importing COCO", work, parent=self), done)
+        return self.run_task("import", BackgroundTask("Importing", work, parent=self), done)
 
     # ------------------------------------------------------------------ dialogs
     def choose_folder(self) -> None:
