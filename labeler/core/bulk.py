@@ -128,8 +128,9 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
             # a predictions import replaces only the unreviewed predictions.
             kinds = (PREDICTED,) if as_predictions else (PREDICTED, HUMAN, ACCEPTED)
             marks = ",".join("?" * len(kinds))
+            holding = {r[0] for r in c.execute(f"SELECT DISTINCT image_id FROM boxes WHERE state IN ({marks})", kinds)}
             c.executemany(f"DELETE FROM boxes WHERE image_id=? AND state IN ({marks})",
-                          [(i, *kinds) for i in plan.target_ids])
+                          [(i, *kinds) for i in plan.target_ids & holding])
         c.executemany(
             "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?)",

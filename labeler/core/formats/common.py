@@ -12,7 +12,7 @@ import os
 import posixpath
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Callable, Iterable
 
 from ..records import StoreError
@@ -148,7 +148,7 @@ class ExportReport:
 def normalise_name(raw: str, path, line: int | None = None, error: type = FormatError) -> str:
     """A relative POSIX path; refuses names that point outside the project folder."""
     name = raw.strip().replace("\\", "/")
-    if name.startswith("/") or PureWindowsPath(raw).drive or name.startswith("~"):
+    if name.startswith(("/", "~")) or (len(name) > 1 and name[1] == ":"):  # POSIX, home or a Windows drive
         raise error(path, f"image name {raw!r} is an absolute path; names must be relative to the image folder", line)
     norm = posixpath.normpath(name)
     if norm == ".." or norm.startswith("../"):
