@@ -24,8 +24,8 @@ from xml.sax.saxutils import escape
 
 from ..bulk import export_selection
 from ..store import Project
-from .common import (ExportReport, FormatError, ImportData, ImportedBox, ImportedImage, ValSplit, atomic_write,
-                     place_image, relative_to, split_names)
+from .common import (ExportReport, FolderWriter, FormatError, ImportData, ImportedBox, ImportedImage, ValSplit,
+                     atomic_write, relative_to, split_names)
 
 FLAGS = ("difficult", "truncated", "occluded")
 
@@ -173,6 +173,7 @@ def export_voc(project: Project, out: str | os.PathLike, all_images: bool = Fals
                           left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, train=0, val=0)
     ids = {"train": [], "val": []}
     used: set[str] = set()
+    writer = FolderWriter(copy_images)
     for im in sel.images:
         stem, ext = posixpath.splitext(im.path)
         key = stem.replace("/", "__")  # VOC is flat: sub/a.jpg becomes sub__a
@@ -192,8 +193,8 @@ def export_voc(project: Project, out: str | os.PathLike, all_images: bool = Fals
                f"  <path>{escape(im.path)}</path>\n  <source><database>labeler</database></source>\n"
                f"  <size>\n    <width>{im.width}</width>\n    <height>{im.height}</height>\n    <depth>3</depth>\n"
                f"  </size>\n  <segmented>0</segmented>\n" + "".join(objects) + "</annotation>\n")
-        atomic_write(out / "Annotations" / f"{key}.xml", xml)
-        place_image(project.image_path(im), out / "JPEGImages" / image_name, copy_images)
+        writer.text(out / "Annotations" / f"{key}.xml", xml)
+        writer.image(project.image_path(im), out / "JPEGImages" / image_name)
         side = sides[im.path]
         ids[side].append(key)
         setattr(report, side, getattr(report, side) + 1)

@@ -28,8 +28,9 @@ from pathlib import Path
 from ..bulk import export_selection
 from ..images import IMAGE_EXTENSIONS
 from ..store import Project
-from .common import (ExportReport, FormatError, ImportData, ImportedBox, ImportedImage, ValSplit, atomic_write,
-                     place_image, relative_to, split_names)
+from ..words import counted
+from .common import (ExportReport, FolderWriter, FormatError, ImportData, ImportedBox, ImportedImage, ValSplit,
+                     atomic_write, relative_to, split_names)
 
 #: How far outside 0..1 a coordinate may stray before it is an error rather than rounding.
 TOLERANCE = 1e-3
@@ -297,6 +298,8 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
     report = ExportReport(images=len(sel.images), classes=len(sel.categories),
                           left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, train=0, val=0)
     used: set[str] = set()
+    writer = FolderWriter(copy_images)
+    written: set[Path] = set()
     for im in sel.images:
         side = sides[im.path]
         stem, ext = posixpath.splitext(im.path)
@@ -309,8 +312,9 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
             lines.append(f"{index[cid]} {_num((x1 + x2) / 2 / W)} {_num((y1 + y2) / 2 / H)} "
                          f"{_num((x2 - x1) / W)} {_num((y2 - y1) / H)}\n")
         report.boxes += len(lines)
-        atomic_write(out / "labels" / side / f"{stem}.txt", "".join(lines))
-        place_image(project.image_path(im), out / "images" / side / f"{stem}{ext}", copy_images)
+        writer.text(out / "labels" / side / f"{stem}.txt", "".join(lines))
+        written.add(out / "labels" / side / f"{stem}.txt")
+        writer.image(project.image_path(im), out / "images" / side / f"{stem}{ext}")
         setattr(report, side, getattr(report, side) + 1)
     yaml = _yaml()
     doc = {"path": str(out.resolve()), "train": "images/train", "val": "images/val",
@@ -321,6 +325,10 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
     atomic_write(out / "data.yaml", "# Written by labeler; train with: yolo detect train data=data.yaml\n"
                  + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     report.written.append(str(out / "data.yaml"))
+    stale = [p for p in (out / "labels").rglob("*.txt") if p not in written]
+    if stale:  # never deleted: they may be the user's; but Ultralytics would train on them
+        report.notes.append(f"{counted(len(stale), 'label file')} in {out / 'labels'} were not written by this export "
+                            f"(e.g. {stale[0].relative_to(out)}); remove them, or export to an empty folder")
     if report.val == 0 and report.train:
         report.notes.append("No image fell in the validation split; Ultralytics needs at least one in images/val")
     return report

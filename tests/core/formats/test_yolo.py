@@ -127,6 +127,10 @@ def test_export_round_trip_and_reader(project, folder, tmp_path):
     assert got["images/train/a.jpg"] == [pytest.approx(("dog", 1.25, 2.5, 30.75, 40.0), abs=1e-4)]
     assert got["images/train/rot.JPEG"] == [pytest.approx(("cat", 3, 4, 35, 70), abs=1e-4)]
     assert got["images/val/sub/b.PNG"] == []
+    project.set_reviewed([b.id], False)  # exported again without b: its old label file is named
+    report = export_project(project, "yolo", out, val_split=lambda paths: {"sub/b.PNG"})
+    assert "1 label file in" in report.summary()
+    assert "labels/val/sub/b.txt" in report.summary()
 
 
 def test_export_read_by_globox(tmp_path):
