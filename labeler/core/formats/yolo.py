@@ -261,7 +261,7 @@ def _read_label_file(path: Path, names: dict[int, str], as_predictions: bool) ->
             raise FormatError(path, f"class id {parts[0]} has no name (the dataset names {len(names)} "
                               f"classes, ids 0 to {len(names) - 1})", n)
         coords = values[1:]
-        if not all(math.isfinite(v) for v in coords):
+        if not math.isfinite(sum(coords)):  # one check for inf and nan in any of them
             raise FormatError(path, "coordinates must be finite numbers", n)
         score = None
         if len(coords) == 5:
