@@ -96,7 +96,11 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
 
     with project.batch() as c:
         existing = {cat.name: cat.id for cat in project.categories()}
-        for name in data.categories:  # the file's order, so new classes keep it
+        named = list(data.categories)
+        listed = set(named)
+        for item, _rec in matched:  # a reader that names a class it did not list
+            named.extend(b.category for b in item.boxes if b.category not in listed)
+        for name in dict.fromkeys(named):  # the file's order, so new classes keep it
             if name not in existing:
                 existing[name] = project.add_category(name).id
                 report.categories_created.append(name)
@@ -105,22 +109,20 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
         for item, rec in matched:
             W, H = float(rec.width), float(rec.height)
             sx, sy = (W, H) if item.normalized else (1.0, 1.0)
-            for b in item.boxes:
-                if b.category not in existing:  # a reader that names a class it did not list
-                    existing[b.category] = project.add_category(b.category).id
-                    report.categories_created.append(b.category)
-                x1, y1, x2, y2 = b.x1 * sx, b.y1 * sy, b.x2 * sx, b.y2 * sy
+            for category, x1, y1, x2, y2, score in item.boxes:
+                if item.normalized:
+                    x1, y1, x2, y2 = x1 * sx, y1 * sy, x2 * sx, y2 * sy
                 box = clip_box(x1, y1, x2, y2, W, H)
                 if box is None:
                     degenerate += 1
                     continue
                 if box != (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)):
                     clipped += 1
-                if as_predictions and b.score is not None:
-                    append((rec.id, existing[b.category], *box, SOURCE_MODEL, b.score, PREDICTED, now, now))
+                if as_predictions and score is not None:
+                    append((rec.id, existing[category], *box, SOURCE_MODEL, score, PREDICTED, now, now))
                     preds += 1
                 else:
-                    append((rec.id, existing[b.category], *box, SOURCE_HUMAN, b.score, HUMAN, now, now))
+                    append((rec.id, existing[category], *box, SOURCE_HUMAN, score, HUMAN, now, now))
         report.boxes_clipped, report.boxes_degenerate = clipped, degenerate
         report.predictions_added, report.boxes_added = preds, len(plan.rows) - preds
         if not merge and plan.target_ids:
