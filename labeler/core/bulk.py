@@ -99,7 +99,7 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
         named = list(data.categories)
         listed = set(named)
         for item, _rec in matched:  # a reader that names a class it did not list
-            named.extend(b.category for b in item.boxes if b.category not in listed)
+            named.extend(b[0] for b in item.boxes if b[0] not in listed)
         for name in dict.fromkeys(named):  # the file's order, so new classes keep it
             if name not in existing:
                 existing[name] = project.add_category(name).id
@@ -116,8 +116,8 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
                 if box is None:
                     degenerate += 1
                     continue
-                if box != (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)):
-                    clipped += 1
+                if box != (x1, y1, x2, y2) and box != (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)):
+                    clipped += 1  # (a box given corner-first is put in order, not clipped)
                 if as_predictions and score is not None:
                     append((rec.id, existing[category], *box, SOURCE_MODEL, score, PREDICTED, now, now))
                     preds += 1
