@@ -3,9 +3,9 @@
 Convention: xmin, ymin, xmax, ymax are the box's pixel coordinates as they are, with no 1-based
 shift, as labelImg (pascal_voc_io.py writes the box's corners as they are), CVAT and datumaro, and
 Roboflow write them; a file from any of them comes back at the same pixels, and labeler's own export
-reads back in them the same way. The original VOC devkit counts pixels from 1 (its xmin is the
-left pixel's 1-based index): a devkit-made box is therefore 1 pixel right and down of these tools'
-reading, and labeler reads it as they do.
+reads back in them the same way. The original VOC devkit counts pixels from 1 and inclusively
+(xmin is the leftmost pixel's 1-based index, xmax the rightmost's): its xmin and ymin are 1 more than
+these tools' for the same box (xmax and ymax agree); labeler reads such a file as they do.
 
 Read: any element order, float coordinates, self-closing empty tags, `<size>` missing (the image's
 own size is used). `difficult`, `truncated` and `occluded` have no place in the store yet: the report
