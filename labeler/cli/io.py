@@ -9,7 +9,7 @@ from pathlib import Path
 from labeler.core.formats import EXPORT_FORMATS, IMPORT_FORMATS, export_project, import_path
 from labeler.core.formats.coco import export_predictions
 from labeler.core.formats.common import FormatError
-from labeler.core.store import BOX_STATES, IMAGE_STATUSES, Project, StoreError
+from labeler.core.store import BOX_STATES, IMAGE_STATUSES, NEEDS_REVIEW, REVIEWED, Project, StoreError
 from labeler.core.words import counted
 
 
@@ -45,16 +45,6 @@ def _open_and_scan(folder: str) -> Project:
     return project
 
 
-def val_split(paths: list[str]) -> set[str]:
-    """The validation images among `paths`, by the rule fine-tuning uses (ml.dataset.split_samples)."""
-    from types import SimpleNamespace
-
-    from labeler.ml.dataset import split_samples
-
-    _train, val = split_samples([SimpleNamespace(path=p) for p in paths])
-    return {s.path for s in val}
-
-
 def cmd_import(args) -> int:
     try:
         with _open_and_scan(args.folder) as project:
@@ -78,7 +68,7 @@ def cmd_export(args) -> int:
                 print(f"Wrote {counted(n, 'prediction')} to {args.predictions}")
             if args.output:
                 report = export_project(project, args.format, args.output, all_images=args.all_images,
-                                        copy_images=args.copy_images, split=args.split, val_split=val_split)
+                                        copy_images=args.copy_images, split=args.split)
                 print(report.summary())
     except (StoreError, FormatError) as exc:
         return _fail(str(exc))
@@ -101,7 +91,7 @@ def cmd_info(args) -> int:
         print(f"Project {project.root}")
         print(f"Images: {len(images)}")
         for s in IMAGE_STATUSES:
-            if counts[s] or s in ("unlabeled", "predicted", "reviewed"):
+            if counts[s] or s in NEEDS_REVIEW or s == REVIEWED:
                 print(f"  {s:<11} {counts[s]:>8}")
         by_cat = project.box_counts_by_category()
         cats = project.categories()

@@ -157,20 +157,22 @@ class ExportSelection:
     categories: list[Category]
     left_out_images: int = 0
     left_out_boxes: int = 0
+    dropped: int = 0  # boxes under 1 px inside their image (clip_box refuses them)
 
 
 def export_selection(project: "Project", all_images: bool = False) -> ExportSelection:
-    usable = [im for im in project.images() if not im.error and not im.missing and im.width and im.height]
-    images = usable if all_images else [im for im in usable if im.reviewed]
-    keep = {im.id for im in images}
-    boxes: dict[int, list[tuple]] = {}
+    """The project's ground truth (core.truth, the rule training uses too) as an export reads it."""
+    from .truth import TRUTH_STATES, ground_truth
+
+    truth = ground_truth(project, all_images)
+    boxes = {im.id: [(b.id, b.category_id, b.x1, b.y1, b.x2, b.y2) for b in bs] for im, bs in truth.images}
     left_out_boxes = 0
-    usable_ids = {im.id for im in usable}
-    for bid, iid, cid, x1, y1, x2, y2 in project._query(
-            "SELECT id, image_id, category_id, x1, y1, x2, y2 FROM boxes WHERE state IN (?, ?) "
-            "ORDER BY image_id, id", (HUMAN, ACCEPTED)):
-        if iid in keep:
-            boxes.setdefault(iid, []).append((bid, cid, x1, y1, x2, y2))
-        elif iid in usable_ids:
-            left_out_boxes += 1
-    return ExportSelection(images, boxes, project.categories(), len(usable) - len(images), left_out_boxes)
+    if truth.unreviewed:
+        kept = {im.id for im, _b in truth.images}
+        usable = {im.id for im in project.images() if im.usable}
+        marks = ",".join("?" * len(TRUTH_STATES))
+        left_out_boxes = sum(n for iid, n in project._query(
+            f"SELECT image_id, COUNT(*) FROM boxes WHERE state IN ({marks}) GROUP BY image_id", TRUTH_STATES)
+            if iid in usable and iid not in kept)
+    return ExportSelection([im for im, _b in truth.images], boxes, project.categories(), truth.unreviewed,
+                           left_out_boxes, truth.dropped)

@@ -83,11 +83,11 @@ def import_path(project, path: str | os.PathLike, fmt: str = "auto", *, as_predi
 def export_project(project, fmt: str, out: str | os.PathLike, *, all_images: bool = False,
                    copy_images: bool = False, split: bool = False, val_split: ValSplit | None = None) -> ExportReport:
     """Export as COCO (one file, or train.json and val.json with `split`), YOLO or VOC (folders,
-    always split by `val_split`)."""
+    always split): the split is fine-tuning's (core.split.validation_paths) unless `val_split` is given."""
     if fmt == "coco":
         from .coco import export_coco
 
-        return export_coco(project, out, all_images=all_images, val_split=val_split if split else None)
+        return export_coco(project, out, all_images=all_images, split=split, val_split=val_split)
     if fmt == "yolo":
         from .yolo import export_yolo
 

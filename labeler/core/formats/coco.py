@@ -91,14 +91,14 @@ def build_coco(project: Project, all_images: bool = False, selection=None) -> di
 
 
 def export_coco(project: Project, path: str | os.PathLike, all_images: bool = False,
-                val_split: ValSplit | None = None) -> ExportReport:
-    """Write the COCO file atomically. With `val_split`, `path` is a folder that gets train.json and
-    val.json from that split. The report counts what was written and what was left out."""
+                split: bool = False, val_split: ValSplit | None = None) -> ExportReport:
+    """Write the COCO file atomically. With `split`, `path` is a folder that gets train.json and
+    val.json from the fine-tuning split (or `val_split`). The report counts what was written and what was left out."""
     sel = export_selection(project, all_images)
     report = ExportReport(images=len(sel.images), classes=len(sel.categories),
                           boxes=sum(len(sel.boxes.get(im.id, ())) for im in sel.images),
-                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes)
-    if val_split is None:
+                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped)
+    if not split:
         _atomic_write_json(Path(path), build_coco(project, selection=sel))
         report.written.append(str(path))
         return report

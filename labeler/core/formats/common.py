@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
+from ..errors import LabelerError
 from ..records import StoreError
+from ..split import validation_paths
 from ..words import counted
 
 Progress = Callable[[int, int], None]
@@ -24,7 +26,7 @@ Progress = Callable[[int, int], None]
 ValSplit = Callable[[list[str]], set]
 
 
-class FormatError(Exception):
+class FormatError(LabelerError):
     """An input file that cannot be used; the message names the file (and line) and what is wrong."""
 
     def __init__(self, path, message: str, line: int | None = None):
@@ -128,18 +130,21 @@ class ExportReport:
     val: int | None = None
     left_out_images: int = 0  # unreviewed images not exported
     left_out_boxes: int = 0  # their human and accepted boxes
+    dropped: int = 0  # boxes under 1 px inside their image
     written: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def summary(self) -> str:
+    def summary(self, how: str = "--all-images") -> str:
+        """`how`: the way to include unreviewed images where the user reads this."""
         where = ", ".join(self.written)
         split = f" (train {self.train}, val {self.val})" if self.train is not None else ""
         lines = [f"Wrote {counted(self.images, 'image')}{split}, {counted(self.boxes, 'box')} and "
                  f"{counted(self.classes, 'class')} to {where}"]
         if self.left_out_images:
             lines.append(f"Left out {counted(self.left_out_images, 'unreviewed image')} and their "
-                         f"{counted(self.left_out_boxes, 'box')}; include them with --all-images "
-                         "(in the window: \"Include unreviewed images\")")
+                         f"{counted(self.left_out_boxes, 'box')}; include them with {how}")
+        if self.dropped:
+            lines.append(f"Left out {counted(self.dropped, 'box')} under 1 pixel inside their image")
         lines.extend(self.notes)
         return "\n".join(lines)
 
@@ -231,8 +236,9 @@ class FolderWriter:
             raise StoreError(f"Could not write {target}: {exc.strerror or exc}") from None
 
 
-def split_names(paths: Iterable[str], val_split: ValSplit | None) -> dict[str, str]:
-    """'train' or 'val' for each relative path (all 'train' without a split rule)."""
+def split_names(paths: Iterable[str], val_split: ValSplit | None = None) -> dict[str, str]:
+    """'train' or 'val' for each relative path, by the split fine-tuning uses
+    (core.split.validation_paths) unless another rule is given."""
     paths = list(paths)
-    val = val_split(paths) if val_split else set()
+    val = (val_split or validation_paths)(paths)
     return {p: ("val" if p in val else "train") for p in paths}

@@ -40,15 +40,6 @@ class ImportChoice:
     shapes: str = "boxes"
 
 
-def val_split(paths: list[str]) -> set[str]:
-    """The validation images among `paths`, by the rule fine-tuning uses (ml.dataset.split_samples)."""
-    from types import SimpleNamespace
-
-    from labeler.ml.dataset import split_samples
-
-    return {s.path for s in split_samples([SimpleNamespace(path=p) for p in paths])[1]}
-
-
 def _path_row(edit: QLineEdit, *buttons: QPushButton) -> QWidget:
     row = QWidget()
     lay = QHBoxLayout(row)

@@ -3,7 +3,7 @@
 import pytest
 
 from labeler.core.store import Project
-from labeler.gui.dialogs.import_export import ExportDialog, ImportDialog, val_split
+from labeler.gui.dialogs.import_export import ExportDialog, ImportDialog
 
 from tests.core import imagefactory as f
 
@@ -54,10 +54,3 @@ def test_import_choice(qtbot, project, tmp_path):
     dialog.shapes.setCurrentIndex(dialog.shapes.findData("all"))
     c = dialog.choice()
     assert (c.fmt, c.path, c.as_predictions, c.merge, c.shapes) == ("labelme", str(tmp_path / "labels"), True, False, "all")
-
-
-def test_val_split_is_the_fine_tuning_split():
-    from labeler.ml.dataset import split_of
-
-    paths = [f"img{i}.jpg" for i in range(50)]
-    assert val_split(paths) == {p for p in paths if split_of(p) == "val"}
