@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Callable
 
 from ... import __version__
+from .. import history
 from ..store import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Project, StoreError
 from ..words import counted
 
@@ -350,6 +351,8 @@ def import_coco(project: Project, path: str | os.PathLike, as_predictions: bool 
             " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
+        if as_predictions:  # kept as proposed by the model "imported" (labeler.core.history)
+            history.tag_predictions(c, sorted(target_ids), None, history.IMPORTED_MODEL)
         # Ground truth marks its images reviewed (listed images without boxes are negatives);
         # a predictions import leaves review to the person.
         reviewed = [] if as_predictions else sorted(target_ids)
