@@ -30,6 +30,7 @@ from labeler.gui.docks.images import ImageListModel, ImageListPanel
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.dialogs.shortcuts import ShortcutsDialog
 from labeler.gui.undo import UndoReporter
+from labeler.gui.loop import install as install_review_loop
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         # the default layout: narrow side panels, the canvas gets the room (a saved layout overrides it)
         self.resizeDocks([self.docks["Images"], self.docks["Classes"]], [250, 290], Qt.Orientation.Horizontal)
         self._wire()
+        self.review_loop = install_review_loop(self)  # time per image, review order, Progress dock
         self.canvas.set_default_category(self.class_panel.default_category())
         self.score_slider.setValue(round(settings.score_threshold() * 100))
         self._on_score_slider_changed(self.score_slider.value())
