@@ -218,3 +218,9 @@ def activity(project) -> dict[int, Activity]:
     rows = project._query("SELECT image_id, seconds, edits, prelabel_model, prelabeled_at, review_threshold "
                           "FROM image_activity")
     return {r[0]: Activity(*r) for r in rows}
+
+
+def activity_of(project, image_id: int) -> Activity | None:
+    rows = project._query("SELECT image_id, seconds, edits, prelabel_model, prelabeled_at, review_threshold "
+                          "FROM image_activity WHERE image_id=?", (image_id,))
+    return Activity(*rows[0]) if rows else None

@@ -60,6 +60,16 @@ def scores_by_image(project, threshold: float | None = None) -> dict[int, float]
     return out
 
 
+def image_informativeness(project, image_id: int, threshold: float | None = None) -> float | None:
+    """One image's informativeness (None when no model pre-labeled it)."""
+    act = H.activity_of(project, image_id)
+    if act is None or act.prelabel_model is None:
+        return None
+    t = review_threshold(project) if threshold is None else threshold
+    return informativeness([p.score for p in H.predictions(project, [image_id])
+                            if p.fate is None and p.model == act.prelabel_model], t)
+
+
 def review_order(project) -> str:
     order = project.get_setting(SETTING_ORDER, "file")
     return order if order in ORDERS else "file"

@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QApplication
 
 from labeler.core import history
-from labeler.core.review import ORDERS, SETTING_ORDER, review_order, review_queue, sort_key
+from labeler.core.review import ORDERS, SETTING_ORDER, image_informativeness, review_order, review_queue, sort_key
 from labeler.core.store import StoreError
 from labeler.gui.docks.progress import ProgressPanel
 
@@ -111,11 +111,20 @@ class ReviewLoop(QObject):
             self.order_group.addAction(a)
             self.order_actions[order] = a
 
+        window.image_model.tip_lines.append(self.tooltip_line)
         self.progress = ProgressPanel(project, window.signals)
         window.add_dock("Progress", self.progress)
         if "Fine-tune" in window.docks:
             window.tabifyDockWidget(window.docks["Fine-tune"], window.docks["Progress"])
             window.docks["Boxes"].raise_()
+
+    def tooltip_line(self, rec) -> str:
+        if rec.reviewed or not self.window.project.is_open:
+            return ""
+        score = image_informativeness(self.window.project, rec.id)
+        return "" if score is None else (f"\nInformativeness {score:.2f}: the higher, the sooner "
+                                         "\"Next image to review\" (N) brings it when the Review order is "
+                                         "most informative first")
 
     def set_order(self, order: str) -> None:
         if not self.window.project.readonly:

@@ -75,6 +75,10 @@ def test_next_image_to_review_follows_the_review_order(qtbot, window):
     window.review_loop.next_action.trigger()
     assert window.current_image_id() == ids["b.png"]  # then the sure one
     assert window.actions_by_name["next_to_review"].shortcut().toString() == "N"
+    model = window.image_model
+    tip = model.data(model.index(model.row_of(ids["c.png"])), Qt.ItemDataRole.ToolTipRole)
+    assert "Informativeness 1.80" in tip  # 0.55 and 0.45 around 0.5: 0.9 each
+    assert "Informativeness" not in model.data(model.index(model.row_of(ids["a.png"])), Qt.ItemDataRole.ToolTipRole)
 
 
 def test_edits_through_the_undo_stack_count_and_progress_shows_the_round(qtbot, window):
