@@ -73,6 +73,8 @@ HISTORY_SCHEMA = [
 HISTORY_MIGRATION = [
     """INSERT INTO predictions (image_id, category_id, x1, y1, x2, y2, score, created_at, box_id)
        SELECT image_id, category_id, x1, y1, x2, y2, score, created_at, id FROM boxes WHERE state = 'predicted'""",
+    """INSERT INTO image_activity (image_id, prelabel_model, prelabeled_at)
+       SELECT image_id, 'unknown', MAX(created_at) FROM boxes WHERE state = 'predicted' GROUP BY image_id""",
 ]
 
 

@@ -22,6 +22,7 @@ import io
 from dataclasses import asdict, dataclass, field
 
 from . import history as H
+from .records import SOURCE_MODEL
 
 IOU_MATCH = 0.5
 
@@ -189,6 +190,13 @@ def derive_rounds(project) -> Progress:
         secs = sum(acts[i.id].seconds if i.id in acts else 0.0 for i in ims)
         return _mean(edits, len(ims)), (_mean(secs, len(ims)) if secs > 0 else None)
 
+    # a reviewed image holding a model's box that no prediction row explains was pre-labeled before
+    # the store kept predictions (schema 1): it is no hand-drawn baseline, nor a known model's round
+    unexplained = [im for im in hand if any(b.source == SOURCE_MODEL for b in project.boxes(im.id))]
+    if unexplained:
+        hand = [im for im in hand if im not in unexplained]
+        skipped.append(f"{len(unexplained)} reviewed image{'s' if len(unexplained) != 1 else ''} pre-labeled "
+                       "before this store kept predictions (left out: which model, and what it proposed, is unknown)")
     base = Baseline(images_reviewed=len(hand))
     base.actions_per_image, base.seconds_per_image = effort(hand)
     base.drawn = sum(len(project.boxes(im.id)) for im in hand)

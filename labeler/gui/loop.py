@@ -15,7 +15,7 @@ import logging
 import time
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from labeler.core import history
@@ -92,12 +92,12 @@ class ReviewLoop(QObject):
         go = window.menu("Go")
         self.next_action = QAction("Next image to &review", window)
         self.next_action.setObjectName("action_next_to_review")
-        self.next_action.setShortcut("N")
         self.next_action.setToolTip("The next unreviewed image in the Review order (Go > Review order)")
         self.next_action.triggered.connect(self.next_to_review)
         go.addAction(self.next_action)
         window.addAction(self.next_action)
         window.actions_by_name["next_to_review"] = self.next_action
+        self.next_action.setShortcuts([QKeySequence("N")])
         order_menu = go.addMenu("Review &order")
         self.order_group = QActionGroup(window)
         self.order_actions: dict[str, QAction] = {}
@@ -112,6 +112,7 @@ class ReviewLoop(QObject):
             self.order_actions[order] = a
 
         window.image_model.tip_lines.append(self.tooltip_line)
+        self._apply_shift_d(current)
         self.progress = ProgressPanel(project, window.signals)
         window.add_dock("Progress", self.progress)
         if "Fine-tune" in window.docks:
@@ -130,6 +131,20 @@ class ReviewLoop(QObject):
         if not self.window.project.readonly:
             self.window.project.set_setting(SETTING_ORDER, order)
         self.order_actions[order].setChecked(True)
+        self._apply_shift_d(order)
+
+    def _apply_shift_d(self, order: str) -> None:
+        """With a queue order on, Shift+D ("next not reviewed") follows the queue too; in file order
+        it stays the main window's own next-not-reviewed in list order."""
+        plain = self.window.actions_by_name.get("next_unreviewed")
+        if order == "file":
+            self.next_action.setShortcuts([QKeySequence("N")])
+            if plain is not None:
+                plain.setShortcuts([QKeySequence("Shift+D")])
+        else:
+            if plain is not None:
+                plain.setShortcuts([])
+            self.next_action.setShortcuts([QKeySequence("N"), QKeySequence("Shift+D")])
 
     def next_to_review(self) -> int | None:
         """Go to the next unreviewed image in the review order; returns it (None at the end)."""

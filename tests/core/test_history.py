@@ -124,6 +124,7 @@ def test_schema_1_store_migrates_in_one_transaction_keeping_every_box(tmp_path):
         assert [(b.rect, b.state, b.score) for b in p.boxes(1)] == [(r[2:6], r[8], r[7]) for r in rows]
         preds = H.predictions(p)
         assert [(x.box_id, x.model, x.score) for x in preds] == [(2, "unknown", 0.6)]
+        assert H.activity(p)[1].prelabel_model == "unknown"
         assert p._query("SELECT value FROM meta WHERE key='schema_version'") == [("2",)]
         # the new tables work after migration: a delete records a rejection
         C.DeleteBoxes([2]).redo(p)

@@ -126,3 +126,19 @@ def test_queue_puts_borderline_images_first(tmp_path, capsys):
         assert sorted(im.path for im in review_queue(p, "random")) == ["a_sure.jpg", "b_unsure.jpg", "c_new.jpg"]
     assert main(["queue", str(tmp_path), "-n", "2"]) == 0
     assert capsys.readouterr().out.splitlines() == ["b_unsure.jpg", "a_sure.jpg"]
+
+
+def test_images_reviewed_before_predictions_were_kept_are_left_out_and_said(tmp_path):
+    from labeler.core.store import ACCEPTED, SOURCE_MODEL
+
+    with Project.open(tmp_path) as p:
+        p.add_image_records([("old.jpg", 64, 48), ("hand.jpg", 64, 48)])
+        dog = p.add_category("dog").id
+        old, hand = by_path(p, "old.jpg"), by_path(p, "hand.jpg")
+        p.add_boxes(old, [(dog, 1, 1, 9, 9, 0.8)], source=SOURCE_MODEL, state=ACCEPTED)  # as schema 1 left it
+        p.add_boxes(hand, [(dog, 1, 1, 9, 9)])
+        p.set_reviewed([old, hand])
+        progress = derive_rounds(p)
+        assert progress.rounds == [] and progress.baseline.images_reviewed == 1
+        assert progress.skipped == ["1 reviewed image pre-labeled before this store kept predictions "
+                                    "(left out: which model, and what it proposed, is unknown)"]

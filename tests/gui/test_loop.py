@@ -70,10 +70,14 @@ def test_next_image_to_review_follows_the_review_order(qtbot, window):
     assert window.current_image_id() == ids["b.png"]
     window.review_loop.order_actions["informative"].trigger()
     assert window.project.get_setting("review.order") == "informative"
-    window.review_loop.next_action.trigger()
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_D, Qt.KeyboardModifier.ShiftModifier)  # Shift+D follows the queue now
     assert window.current_image_id() == ids["c.png"]  # borderline scores first
-    window.review_loop.next_action.trigger()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)
     assert window.current_image_id() == ids["b.png"]  # then the sure one
+    assert window.actions_by_name["next_unreviewed"].shortcuts() == []
+    window.review_loop.order_actions["file"].trigger()
+    assert window.actions_by_name["next_unreviewed"].shortcut().toString() == "Shift+D"
     assert window.actions_by_name["next_to_review"].shortcut().toString() == "N"
     model = window.image_model
     tip = model.data(model.index(model.row_of(ids["c.png"])), Qt.ItemDataRole.ToolTipRole)
