@@ -73,6 +73,7 @@ class Progress:
     images_total: int
     images_reviewed: int
     skipped: list[str]  # what was left out of the rounds, and why
+    reviewed_times: list[float] = field(default_factory=list)  # when each reviewed image was reviewed, sorted
 
     def to_json(self) -> dict:
         return {"rounds": [r.to_json() for r in self.rounds], "baseline": asdict(self.baseline),
@@ -246,4 +247,5 @@ def derive_rounds(project) -> Progress:
         r.reviewed_at.sort()
         rounds.append(r)
     rounds.sort(key=lambda r: (r.first_prelabeled_at or 0.0, r.model_key))
-    return Progress(rounds, base, len(images), len(reviewed), skipped)
+    times = sorted(t for t in reviewed_at.values() if t)
+    return Progress(rounds, base, len(images), len(reviewed), skipped, times)

@@ -109,6 +109,8 @@ def test_edits_through_the_undo_stack_count_and_progress_shows_the_round(qtbot, 
     assert "1 of 4 images reviewed" in window.review_loop.progress.summary.text()
     assert round_rows(progress)[0][3] == "1.0"  # one rejection on one image
     assert "Progress" in window.docks
+    (line,) = [x for x in window.review_loop.progress.timeline.series()]
+    assert line.count() == 1 and line.at(0).y() == 1.0  # one image reviewed so far
 
 
 def test_pace_text_estimates_the_time_left(tmp_path):

@@ -7,8 +7,9 @@ a worker thread, a moment after reviews or edits stop arriving, and only while t
 
 from __future__ import annotations
 
-from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import QMargins, Qt, QThreadPool, QTimer
+from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QDateTimeAxis, QLineSeries,
+                              QValueAxis)
+from PySide6.QtCore import QDateTime, QMargins, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
@@ -75,11 +76,18 @@ class ProgressPanel(QWidget):
         self.chart_view = QChartView(self.chart)
         self.chart_view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.chart_view.setMinimumHeight(160)
+        self.timeline = QChart()
+        self.timeline.setMargins(QMargins(2, 2, 2, 2))
+        self.timeline.legend().hide()
+        self.timeline_view = QChartView(self.timeline)
+        self.timeline_view.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.timeline_view.setMinimumHeight(110)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addWidget(self.chart_view, 1)
+        layout.addWidget(self.chart_view, 2)
+        layout.addWidget(self.timeline_view, 1)
         layout.addWidget(self.table)
         layout.addWidget(refresh, 0, Qt.AlignmentFlag.AlignRight)
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
@@ -122,6 +130,33 @@ class ProgressPanel(QWidget):
                 self.table.setItem(i, j, item)
         self.summary.setText(pace_text(progress) + "".join(f"\nLeft out: {s}" for s in progress.skipped))
         self._draw(progress)
+        self._draw_timeline(progress)
+
+    def _draw_timeline(self, progress: Progress) -> None:
+        """Images reviewed over time: the running count at each review."""
+        chart = self.timeline
+        chart.removeAllSeries()
+        for axis in chart.axes():
+            chart.removeAxis(axis)
+        times = progress.reviewed_times
+        if not times:
+            return
+        line = QLineSeries()
+        line.setName("images reviewed")
+        for n, t in enumerate(times, 1):
+            line.append(t * 1000.0, float(n))
+        chart.addSeries(line)
+        x, y = QDateTimeAxis(), QValueAxis()
+        x.setFormat("MMM d HH:mm")
+        x.setRange(QDateTime.fromMSecsSinceEpoch(int(times[0] * 1000)),
+                   QDateTime.fromMSecsSinceEpoch(int(max(times[-1], times[0] + 60) * 1000)))
+        y.setRange(0, len(times))
+        y.setLabelFormat("%d")
+        y.setTitleText("reviewed")
+        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        line.attachAxis(x)
+        line.attachAxis(y)
 
     def _draw(self, progress: Progress) -> None:
         """Per round: acceptance, precision, recall and AP@0.5 as bars (shares, right axis) and
