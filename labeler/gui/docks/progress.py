@@ -41,6 +41,14 @@ def round_rows(progress: Progress) -> list[list[str]]:
     return rows
 
 
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def pace_text(progress: Progress) -> str:
     """'N of M images reviewed' and, when seconds are known, the time left at the current pace."""
     text = f"{progress.images_reviewed} of {counted(progress.images_total, 'image')} reviewed"
@@ -51,8 +59,7 @@ def pace_text(progress: Progress) -> str:
     if timed and left:
         latest = progress.rounds[-1].seconds_per_image if progress.rounds and progress.rounds[-1].seconds_per_image \
             else sum(s * n for s, n in timed) / sum(n for _, n in timed)
-        minutes = latest * left / 60
-        text += f"; at {latest:.0f} s an image, about {minutes:.0f} min left for {counted(left, 'image')}"
+        text += f"; at {latest:.0f} s an image, about {duration(latest * left)} left for {counted(left, 'image')}"
     return text
 
 
@@ -79,6 +86,7 @@ class ProgressPanel(QWidget):
         self.timeline = QChart()
         self.timeline.setMargins(QMargins(2, 2, 2, 2))
         self.timeline.legend().hide()
+        self.timeline.setTitle("Images reviewed over time")
         self.timeline_view = QChartView(self.timeline)
         self.timeline_view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.timeline_view.setMinimumHeight(110)
@@ -152,7 +160,8 @@ class ProgressPanel(QWidget):
                    QDateTime.fromMSecsSinceEpoch(int(max(times[-1], times[0] + 60) * 1000)))
         y.setRange(0, len(times))
         y.setLabelFormat("%d")
-        y.setTitleText("reviewed")
+        y.setTickCount(3)
+        x.setTickCount(4)
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         line.attachAxis(x)
