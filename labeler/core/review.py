@@ -22,7 +22,7 @@ on every machine).
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from . import history as H
 
@@ -44,20 +44,16 @@ def review_threshold(project) -> float:
 
 
 def scores_by_image(project, threshold: float | None = None) -> dict[int, float]:
-    """Informativeness of every image that carries live predictions of the model that pre-labeled it
-    last (images without such predictions are absent)."""
+    """Informativeness of every image a model pre-labeled, from the live predictions of the model
+    that pre-labeled it last (0.0 when it found nothing). One aggregate query: the same sum as
+    `informativeness`, so a 100,000-image queue is ordered without building a record per box."""
     t = review_threshold(project) if threshold is None else threshold
-    acts = H.activity(project)
-    per_image: dict[int, list] = {}
-    for p in H.predictions(project):
-        act = acts.get(p.image_id)
-        if p.fate is None and act is not None and p.model == act.prelabel_model:
-            per_image.setdefault(p.image_id, []).append(p.score)
-    out = {i: informativeness(s, t) for i, s in per_image.items()}
-    for image_id, act in acts.items():  # pre-labeled and nothing found: sure of an empty image
-        if act.prelabel_model is not None:
-            out.setdefault(image_id, 0.0)
-    return out
+    span = max(t, 1.0 - t) or 1.0
+    rows = project._query(
+        "SELECT a.image_id, COALESCE(SUM(MAX(0.0, 1.0 - ABS(COALESCE(p.score, 1.0) - ?) / ?)), 0.0) "
+        "FROM image_activity a LEFT JOIN predictions p ON p.image_id = a.image_id AND p.model = a.prelabel_model "
+        "AND p.fate IS NULL WHERE a.prelabel_model IS NOT NULL GROUP BY a.image_id", (t, span))
+    return {image_id: float(score) for image_id, score in rows}
 
 
 def image_informativeness(project, image_id: int, threshold: float | None = None) -> float | None:
@@ -84,12 +80,23 @@ def sort_key(order: str, scores: dict[int, float]):
     return lambda item: item[1]
 
 
-def review_queue(project, order: str | None = None) -> list:
-    """Unreviewed readable images (ImageRecords) in the review order (the project's by default)."""
+class QueuedImage(NamedTuple):
+    id: int
+    path: str
+
+
+def review_queue(project, order: str | None = None) -> list[QueuedImage]:
+    """Unreviewed readable images, in the review order (the project's by default)."""
     order = order or review_order(project)
     if order not in ORDERS:
         raise ValueError(f"Unknown review order {order!r}; use one of {', '.join(ORDERS)}")
-    images = [im for im in project.images() if not im.reviewed and not im.missing and not im.error]
+    images = [QueuedImage(*r) for r in project._query(
+        "SELECT id, path FROM images WHERE reviewed = 0 AND missing = 0 AND error IS NULL")]
     scores = scores_by_image(project) if order == "informative" else {}
-    key = sort_key(order, scores)
-    return sorted(images, key=lambda im: key((im.id, im.path)))
+    return sorted(images, key=sort_key(order, scores))
+
+
+def all_in_order(project, order: str) -> list[QueuedImage]:
+    """Every image (reviewed too) in a file or random order: where "next" starts from."""
+    images = [QueuedImage(*r) for r in project._query("SELECT id, path FROM images")]
+    return sorted(images, key=sort_key(order, {}))

@@ -19,7 +19,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from labeler.core import history
-from labeler.core.review import ORDERS, SETTING_ORDER, image_informativeness, review_order, review_queue, sort_key
+from labeler.core.review import (ORDERS, SETTING_ORDER, all_in_order, image_informativeness, review_order,
+                                 review_queue)
 from labeler.core.store import StoreError
 from labeler.gui.docks.progress import ProgressPanel
 
@@ -155,8 +156,7 @@ class ReviewLoop(QObject):
         if order == "informative":  # always the one the model is least sure of, of those left
             target = next((i for i in waiting if i != current), None)
         else:  # the next one after the image shown, in that order, wrapping around
-            key = sort_key(order, {})
-            every = [im.id for im in sorted(project.images(), key=lambda im: key((im.id, im.path)))]
+            every = [im.id for im in all_in_order(project, order)]
             after = every.index(current) + 1 if current in every else 0
             left = set(waiting)
             target = next((i for i in every[after:] + every[:after] if i in left and i != current), None)
