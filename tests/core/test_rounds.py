@@ -37,8 +37,8 @@ def loop(tmp_path):
              C.ReviewImage(i1, 0.5)],
         i2: [C.SetCategory([p5], dog), C.ReviewImage(i2, 0.5)],
         j1: [C.ReviewImage(j1, 0.5)],
-        h1: [C.AddBoxes(h1, [(dog, k, k, k + 5, k + 5)]) for k in (0, 10, 20, 30)] + [C.SetReviewed(h1, True)],
-        h2: [C.AddBoxes(h2, [(cat, k, k, k + 5, k + 5)]) for k in (0, 10, 20)] + [C.SetReviewed(h2, True)],
+        h1: [C.AddBoxes(h1, [(dog, k, k, k + 5, k + 5)]) for k in (0, 10, 20, 30)] + [C.ReviewImage(h1)],
+        h2: [C.AddBoxes(h2, [(cat, k, k, k + 5, k + 5)]) for k in (0, 10, 20)] + [C.ReviewImage(h2)],
     }
     for image_id, cmds in edits.items():
         for cmd in cmds:

@@ -117,6 +117,6 @@ def test_pace_text_estimates_the_time_left(tmp_path):
     with Project.open(tmp_path) as p:
         p.add_image_records([("a.jpg", 10, 10), ("b.jpg", 10, 10), ("c.jpg", 10, 10)])
         a = p.images()[0].id
-        H.perform(p, commands.SetReviewed(a, True))
+        H.perform(p, commands.ReviewImage(a))
         H.add_seconds(p, a, 120)
         assert pace_text(derive_rounds(p)) == "1 of 3 images reviewed; at 120 s an image, about 4 min left for 2 images"
