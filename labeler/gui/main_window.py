@@ -31,6 +31,7 @@ from labeler.gui.job_runner import JobRunner
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.dialogs.shortcuts import ShortcutsDialog
 from labeler.gui.undo import UndoReporter
+from labeler.gui.loop import install as install_review_loop
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         # the class list is short; the tabs under it (Fine-tune's chart above all) get the height
         self.resizeDocks([self.docks["Classes"], self.docks["Boxes"]], [170, 700], Qt.Orientation.Vertical)
         self._wire()
+        self.review_loop = install_review_loop(self)  # time per image, review order, Progress dock
         self.canvas.set_default_category(self.class_panel.default_category())
         self.score_slider.setValue(round(settings.score_threshold(project) * 100))
         self._on_score_slider_changed(self.score_slider.value())
