@@ -17,8 +17,12 @@ Keyboard conflicts with the main window, resolved here:
   canvas has focus: the canvas accepts QEvent.ShortcutOverride for them, so the window's Left/Right
   navigation actions do not fire. With nothing selected the override is not accepted and the
   window's actions navigate.
-- Digits 1-9 set the class of the selection to the n-th class in project order; with nothing
-  selected, "1" zooms to 100 %.
+- Digits 1-9 (window shortcuts, so they work from the Boxes list too) set the class of the
+  selection to the n-th class in project order; with nothing selected, "1" zooms to 100 %.
+- Space: press and release without dragging accepts the image and goes to the next one to review
+  (labelImg's "verify"); held while dragging it pans. The canvas takes Space before any shortcut.
+- Tab / Shift+Tab select the next / previous box in reading order (top to bottom, left to right),
+  so the lower of two overlapping boxes can be reached; focus stays on the canvas.
 
 HiDPI: zoom 1.0 (100 %) means one image pixel per physical screen pixel, so the view scale is
 zoom / devicePixelRatio; the image is painted at device resolution by the raster engine.
@@ -35,8 +39,9 @@ from labeler.gui.canvas import geometry as geo
 from labeler.gui.dialogs import class_picker
 from labeler.gui.canvas.items import BoxItem, BoxLayer, ImageItem
 
-from labeler.gui.canvas.actions import BoxEditor, Clipboard, is_hidden, make_edit_actions
+from labeler.gui.canvas.actions import BoxEditor, Clipboard, is_hidden, make_class_actions, make_edit_actions
 from labeler.gui.canvas.mouse import MouseGestures, _Gesture
+from labeler.gui.canvas.focus import FocusReturn
 from labeler.gui.canvas.loader import ImageLoader
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.undo import UndoReporter
@@ -46,7 +51,6 @@ MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 #: screen pixels kept around the image by fit_to_window (room for labels and handles)
 FIT_MARGIN_PX = 24
 _ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
-_DIGITS = {getattr(Qt.Key, f"Key_{i}"): i for i in range(1, 10)}
 
 
 class Canvas(MouseGestures, QGraphicsView):
@@ -61,6 +65,8 @@ class Canvas(MouseGestures, QGraphicsView):
     draw_mode_changed = Signal(bool)
     #: a short text for the status bar (why an edit was refused, what happened)
     message = Signal(str)
+    #: Space reviewed the image: the window goes to the next image to review
+    next_requested = Signal()
 
     def __init__(self, project: Project, signals: ProjectSignals, undo_stack: QUndoStack,
                  reporter: UndoReporter, parent=None):
@@ -88,6 +94,7 @@ class Canvas(MouseGestures, QGraphicsView):
         self._sync_pending = False
         self._syncing = False
         self._space = False
+        self._space_panned = False  # Space+drag panned: its release is not accept-and-next
         self._fitted = True
         self._cursor_vp: QPointF | None = None
         self._preview = QGraphicsRectItem()
@@ -114,6 +121,8 @@ class Canvas(MouseGestures, QGraphicsView):
         signals.boxes_changed.connect(self._on_boxes_changed)
         signals.categories_changed.connect(self._on_categories_changed)
         self.edit_actions: dict[str, QAction] = make_edit_actions(self)
+        self.class_actions: list[QAction] = make_class_actions(self)
+        self._focus_return = FocusReturn(self)
         self._reload_categories()
 
     # ------------------------------------------------------------------ images
@@ -389,7 +398,31 @@ class Canvas(MouseGestures, QGraphicsView):
             if event.key() in _ARROWS and not mods and self._selected_items():
                 event.accept()  # nudge instead of the window's Left/Right navigation
                 return True
+            if event.key() == Qt.Key.Key_Space and not mods:
+                event.accept()  # press/release decide between pan and accept-and-next
+                return True
+        if event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            mods = event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
+            if not mods:  # Tab cycles boxes here instead of moving focus to the next widget
+                back = event.key() == Qt.Key.Key_Backtab or bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+                self.select_next_box(-1 if back else 1)
+                event.accept()
+                return True
         return super().event(event)
+
+    def select_next_box(self, step: int = 1) -> None:
+        """Select the box after (step 1) or before (-1) the selected one, in reading order."""
+        shown = sorted((it for it in self._items.values() if it.isVisible()),
+                       key=lambda it: (round(it.image_rect()[1]), round(it.image_rect()[0]), it.box_id))
+        if not shown:
+            self.message.emit("This image has no boxes to select.")
+            return
+        selected = [i for i, it in enumerate(shown) if it.isSelected()]
+        if not selected:
+            index = 0 if step > 0 else len(shown) - 1
+        else:
+            index = ((selected[-1] if step > 0 else selected[0]) + step) % len(shown)
+        self.select_boxes([shown[index].box_id])
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, mods = event.key(), event.modifiers()
@@ -398,17 +431,8 @@ class Canvas(MouseGestures, QGraphicsView):
             step = 10.0 if mods & Qt.KeyboardModifier.ShiftModifier else 1.0
             dx, dy = _ARROWS[key]
             self.nudge_selected(dx * step, dy * step)
-        elif key in _DIGITS and plain:
-            n = _DIGITS[key]
-            if self._selected_items():
-                if n > len(self._category_order):
-                    self.message.emit(f"There is no class {n}: the project has {len(self._category_order)}.")
-                else:
-                    self.set_selected_category(self._category_order[n - 1])
-            elif n == 1:
-                self.zoom_100()
         elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = True
+            self._space, self._space_panned = True, False
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
         elif key == Qt.Key.Key_Space:
             pass
@@ -419,7 +443,9 @@ class Canvas(MouseGestures, QGraphicsView):
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = False
+            was_held, self._space = self._space, False
+            if was_held and not self._space_panned and self._gesture is None:
+                self.edit_actions["review_next"].trigger()
             self._update_hover_cursor(QPointF(self.viewport().mapFromGlobal(self.cursor().pos())))
             event.accept()
             return
@@ -427,6 +453,7 @@ class Canvas(MouseGestures, QGraphicsView):
 
     def focusOutEvent(self, event) -> None:
         self._space = False
+        self._space_panned = False  # Space+drag panned: its release is not accept-and-next
         super().focusOutEvent(event)
 
     # ------------------------------------------------------------------ edits
@@ -481,21 +508,50 @@ class Canvas(MouseGestures, QGraphicsView):
             return
         current = {self._items[i].box.category_id for i in ids if i in self._items}
         chosen = class_picker.pick_category(self, cats, current.pop() if len(current) == 1 else None)
-        if chosen is not None and self._image_id is not None:
+        self.take_focus()  # keys go on working on the canvas at once
+        if chosen is None or self._image_id is None:
+            return
+        if isinstance(chosen, str):  # "Create class NAME"
+            self.editor.create_category_for(self._image_id, ids, chosen)
+        else:
             self.editor.set_category(self._image_id, ids, chosen)
+
+    def take_focus(self) -> None:
+        """Focus the canvas, activating its window (a closed dialog may leave none active)."""
+        if self.isVisible():
+            self.window().activateWindow()
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def accept_selected(self) -> None:
         """Enter: the selected predictions become accepted boxes."""
         if self._editable():
             self.editor.accept(self._image_id, self.selected_box_ids())
 
-    def accept_image(self) -> None:
+    def accept_image(self) -> bool:
         """Ctrl+Enter: accept the predictions shown (score >= threshold), delete the hidden ones and
-        mark the image reviewed, in one undo step."""
+        mark the image reviewed, in one undo step. True if it did."""
         if self._editable() and not self._error:
-            self.editor.review(self._image_id, self._threshold)
-        elif self._error:
+            return self.editor.review(self._image_id, self._threshold)
+        if self._error:
             self.message.emit("This image cannot be read, so it cannot be reviewed.")
+        return False
+
+    def review_and_next(self) -> None:
+        """Space: Ctrl+Enter, then on to the next image to review (Shift+D)."""
+        if self.accept_image():
+            self.next_requested.emit()
+
+    def class_key(self, n: int) -> None:
+        """Digit n: the selection gets the n-th class; with nothing selected, 1 zooms to 100 %."""
+        if not self.selected_box_ids():
+            if n == 1:
+                self.zoom_100()
+            else:
+                self.message.emit(f"Select boxes first, then press {n} to give them class {n}.")
+        elif n > len(self._category_order):
+            self.message.emit(f"There is no class {n}: the project has {len(self._category_order)}.")
+        else:
+            self.set_selected_category(self._category_order[n - 1])
 
     def copy_selected(self) -> None:
         if self._image_id is not None:
