@@ -123,3 +123,14 @@ def test_focus_returns_to_the_canvas_after_a_message_box(qtbot, window):
 def test_shortcut_rows_show_space_for_the_review_key(window):
     rows = dict(shortcut_rows(window.all_actions()))
     assert rows["Accept image and go to the next to review"] == "Space"
+
+
+def test_shortcuts_dialog_shows_every_line_whole(qtbot, window):
+    dlg = window.show_shortcuts()
+    qtbot.waitExposed(dlg)
+    fm = dlg.table.fontMetrics()
+    for r in range(dlg.table.rowCount()):
+        for c in range(2):
+            text = dlg.table.item(r, c).text()
+            assert fm.horizontalAdvance(text) <= dlg.table.columnWidth(c), text
+    dlg.close()
