@@ -131,3 +131,9 @@ def test_crowded_labels_on_the_canvas_do_not_overlap(qtbot, canvas, project):
     h = canvas._layer.labels.height
     r1, r2 = (QRectF(*items[i].label_at, items[i].label_width, h) for i in (b1.id, b2.id))
     assert not r1.intersects(r2)
+
+
+def test_label_placer_falls_back_to_the_plain_rule_when_asked():
+    placer = LabelPlacer(14.0, plain=True)
+    assert placer.place(100, 100, 200, 70) == placer.place(100, 100, 200, 70) == (99, 85)
+    assert placer.place(100, 5, 200, 70) == (99, 6)  # no room above: inside the top
