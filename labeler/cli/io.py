@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from labeler.core.formats.coco import CocoFormatError, export_coco, export_predictions, import_coco
-from labeler.core.store import BOX_STATES, IMAGE_STATUSES, Project, StoreError
+from labeler.core.store import BOX_STATES, IMAGE_STATUSES, NEEDS_REVIEW, REVIEWED, Project, StoreError
 from labeler.core.words import counted
 
 
@@ -88,7 +88,7 @@ def cmd_info(args) -> int:
         print(f"Project {project.root}")
         print(f"Images: {len(images)}")
         for s in IMAGE_STATUSES:
-            if counts[s] or s in ("unlabeled", "predicted", "reviewed"):
+            if counts[s] or s in NEEDS_REVIEW or s == REVIEWED:
                 print(f"  {s:<11} {counts[s]:>8}")
         by_cat = project.box_counts_by_category()
         cats = project.categories()

@@ -73,12 +73,14 @@ def cmd_prelabel(args) -> int:
     from tqdm import tqdm
 
     from labeler.ml.checkpoint import CheckpointError
-    from labeler.ml.predict import (PredictionSettings, Summary, distributed_rank, images_to_prelabel,
+    from labeler.ml.distributed import from_environment
+    from labeler.ml.predict import (PredictionSettings, Summary, images_to_prelabel,
                                     load_model, predict_images, shard)
     from labeler.ml.weights import WeightsError
 
     try:
-        rank, world = distributed_rank()
+        layout = from_environment()
+        rank, world = layout.rank, layout.world_size
     except ValueError as exc:
         return _fail(str(exc))
     dist = _distributed_setup(rank, world) if world > 1 else None

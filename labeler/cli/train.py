@@ -64,7 +64,10 @@ def cmd_train(args) -> int:
     from labeler.ml import distributed
     from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainingError, TrainSettings, train, use_for_prelabeling
 
-    dist = distributed.from_environment()
+    try:
+        dist = distributed.from_environment()
+    except distributed.DistributedError as exc:
+        return _fail(str(exc))
     main = dist.is_main
     augment = {} if args.augment is None else {"augment": args.augment}
     settings = TrainSettings(architecture=args.model, epochs=args.epochs, minutes=args.minutes,

@@ -25,13 +25,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from .geometry import clip_box
 from .lock import lock_project
 
 # The value types, states and errors live in records.py, the tables in schema.py, the folder walk in
 # scan.py; callers import them from here as well, as they did before the split.
 from .records import (  # noqa: F401
-    ACCEPTED, BOX_STATES, HUMAN, IMAGE_STATUSES, MIN_BOX_SIZE, MISSING, PALETTE, PREDICTED, PREDICTED_STATUS,
-    REVIEWED, SOURCE_HUMAN, SOURCE_MODEL, UNLABELED, UNREADABLE, Box, Category, ImageRecord, ProjectLockedError,
+    ACCEPTED, BOX_STATES, HUMAN, IMAGE_STATUSES, MIN_BOX_SIZE, MISSING, NEEDS_REVIEW, PALETTE, PREDICTED,
+    PRELABELED, IN_PROGRESS, REVIEWED, SOURCE_HUMAN, SOURCE_MODEL, UNLABELED, UNREADABLE, Box, Category, ImageRecord, ProjectLockedError,
     ScanResult, StoreError,
 )
 from .scan import KnownImage, plan_scan
@@ -467,13 +468,7 @@ class Project:
         row = self._conn.execute("SELECT width, height FROM images WHERE id=?", (image_id,)).fetchone()
         if row is None:
             raise StoreError(f"No image with id {image_id}")
-        w, h = row
-        x1, x2 = sorted((float(x1), float(x2)))
-        y1, y2 = sorted((float(y1), float(y2)))
-        if w and h:
-            x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
-            y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
-        return x1, y1, x2, y2
+        return clip_box(float(x1), float(y1), float(x2), float(y2), row[0] or 0, row[1] or 0)  # None: too small
 
     def add_box(self, image_id: int, category_id: int, x1: float, y1: float, x2: float, y2: float, *,
                 source: str = SOURCE_HUMAN, score: float | None = None, state: str = HUMAN) -> Box:
@@ -491,11 +486,12 @@ class Project:
             for item in items:
                 cid, x1, y1, x2, y2 = item[:5]
                 score = item[5] if len(item) > 5 else None
-                x1, y1, x2, y2 = self._clip(image_id, x1, y1, x2, y2)
-                if x2 - x1 < MIN_BOX_SIZE or y2 - y1 < MIN_BOX_SIZE:
+                rect = self._clip(image_id, x1, y1, x2, y2)
+                if rect is None:
                     if skip_degenerate:
                         continue
                     raise StoreError(f"A box must be at least {MIN_BOX_SIZE:g} px wide and high inside the image")
+                x1, y1, x2, y2 = rect
                 cur = c.execute(
                     "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -529,9 +525,10 @@ class Project:
         """Move or resize a box (clipped to its image). Editing a prediction makes it a person's box."""
         with self._tx() as c:
             old = self.box(box_id)
-            x1, y1, x2, y2 = self._clip(old.image_id, x1, y1, x2, y2)
-            if x2 - x1 < MIN_BOX_SIZE or y2 - y1 < MIN_BOX_SIZE:
+            rect = self._clip(old.image_id, x1, y1, x2, y2)
+            if rect is None:
                 raise StoreError(f"A box must be at least {MIN_BOX_SIZE:g} px wide and high inside the image")
+            x1, y1, x2, y2 = rect
             state = HUMAN if (as_human and old.state == PREDICTED) else old.state
             new = replace(old, x1=x1, y1=y1, x2=x2, y2=y2, state=state, updated_at=time.time())
             self._write_box(c, new)

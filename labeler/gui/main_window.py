@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["Images"], self.docks["Classes"]], [250, 290], Qt.Orientation.Horizontal)
         self._wire()
         self.canvas.set_default_category(self.class_panel.default_category())
-        self.score_slider.setValue(round(settings.score_threshold() * 100))
+        self.score_slider.setValue(round(settings.score_threshold(project) * 100))
         self._on_score_slider_changed(self.score_slider.value())
         self.resize(1280, 820)
         last = project.get_setting(LAST_IMAGE_KEY)
@@ -194,6 +194,8 @@ class MainWindow(QMainWindow):
         self.reporter.image_touched.connect(self.go_to_image)
         self.reporter.failed.connect(self._on_edit_failed)
         self.score_slider.valueChanged.connect(self._on_score_slider_changed)
+        self.score_slider.sliderReleased.connect(
+            lambda: settings.set_score_threshold(self.project, self.score_slider.value() / 100))
         self._on_counts_changed()
 
     def _update_model_context(self) -> None:
@@ -219,7 +221,8 @@ class MainWindow(QMainWindow):
         self.score_label.setText(f"{value / 100:.2f} ")
         self.canvas.set_score_threshold(value / 100)
         self.box_list.set_score_threshold(value / 100)
-        settings.set_score_threshold(value / 100)
+        if not self.score_slider.isSliderDown():  # a drag saves once, on release
+            settings.set_score_threshold(self.project, value / 100)
 
     def _on_edit_failed(self, text: str) -> None:
         self.statusBar().showMessage(text, 10000)
@@ -277,6 +280,7 @@ class MainWindow(QMainWindow):
 
     def rescan(self) -> bool:
         def done(result):
+            self.canvas.forget_decoded()
             parts = [f"{result.added:,} new", f"{result.updated:,} changed", f"{result.missing:,} missing"]
             if result.unreadable:
                 parts.append(f"{len(result.unreadable):,} unreadable")

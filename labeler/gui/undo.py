@@ -22,8 +22,8 @@ class UndoReporter(QObject):
 
 
 class StoreCommand(QUndoCommand):
-    """Runs a core command on the project. Merges consecutive SetBoxRect edits of one box
-    (keyboard nudges) into one undo step."""
+    """Runs a core command on the project. Merges consecutive MoveBoxes of the same boxes
+    (arrow-key nudges) into one undo step."""
 
     MERGE_ID = 1001
 

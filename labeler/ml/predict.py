@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from labeler.core.images import ImageLoadError, load_image
 from labeler.core.words import counted
@@ -413,25 +413,3 @@ def shard(items: Sequence, rank: int, world_size: int) -> list:
     return list(items[rank::world_size])
 
 
-def distributed_rank(environ: dict | None = None) -> tuple[int, int]:
-    """(rank, world size) from torchrun's environment; (0, 1) outside torchrun."""
-    env = os.environ if environ is None else environ
-    try:
-        world = int(env.get("WORLD_SIZE", "1"))
-        rank = int(env.get("RANK", "0"))
-    except ValueError:
-        raise ValueError("RANK and WORLD_SIZE must be integers") from None
-    if world > 1 and not 0 <= rank < world:
-        raise ValueError(f"RANK={rank} is outside WORLD_SIZE={world}")
-    return (rank, world) if world > 1 else (0, 1)
-
-
-def chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk = []
-    for it in items:
-        chunk.append(it)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from labeler.core.errors import LabelerError
+from labeler.core.split import DEFAULT_VAL_FRACTION
 from .checkpoint import CheckpointError, load_checkpoint, load_meta, load_state_dict, save_checkpoint
 from .dataset import DEFAULT_AUGMENT, Augmenter, DataError, DetectionData, GroupedBatches, snapshot, split_of, split_samples
 from .device import DeviceError, pick_device
@@ -41,7 +43,7 @@ GRAD_CLIP = 10.0
 LOSS_NAMES = ("loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg")
 
 
-class TrainingError(Exception):
+class TrainingError(LabelerError):
     """Training cannot start or go on; the message is meant for the user."""
 
 
@@ -54,7 +56,7 @@ class TrainSettings:
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
     batch_size: int | None = None  # None: per-device default
     lr: float | None = None
-    val_fraction: float = 0.2
+    val_fraction: float = DEFAULT_VAL_FRACTION
     seed: int = 0
     workers: int | None = None
     # additions beyond the agreed interface

@@ -14,26 +14,22 @@ from labeler.gui import main_window as mw
 from labeler.gui import settings
 from labeler.gui.main_window import MainWindow
 from labeler.gui.undo import push
+from tests.projects import write_images
 
 N_IMAGES = 6
 
 
+IMAGES = {f"img_{i}.png": (40, 30) for i in range(N_IMAGES)}
+
+
 @pytest.fixture
 def folder(tmp_path):
-    d = tmp_path / "photos"
-    d.mkdir()
-    for i in range(N_IMAGES):
-        Image.new("RGB", (40, 30), (40 * i, 80, 120)).save(d / f"img_{i}.png")
-    return d
+    return write_images(tmp_path / "photos", IMAGES)
 
 
 @pytest.fixture
-def project(folder):
-    p = Project.open(folder)
-    p.scan()
-    p.add_category("car")
-    yield p
-    p.close()
+def project(new_project, folder):
+    return new_project(folder=folder, classes=["car"])
 
 
 @pytest.fixture
@@ -119,7 +115,7 @@ def test_filter_limits_navigation_and_the_list(qtbot, window, project):
     car = project.categories()[0].id
     project.add_boxes(ids[2], [(car, 1, 1, 20, 20, 0.9)], source=SOURCE_MODEL, state=PREDICTED)
     project.add_boxes(ids[4], [(car, 1, 1, 20, 20, 0.9)], source=SOURCE_MODEL, state=PREDICTED)
-    window.image_panel.set_status_filter("predicted")
+    window.image_panel.set_status_filter("pre-labeled")
     assert window.image_model.rowCount() == 2
     press(qtbot, window, Qt.Key.Key_D)
     assert window.current_image_id() == ids[2]
@@ -179,9 +175,12 @@ def test_import_runs_in_a_worker_and_reports(qtbot, window, project, tmp_path):
 
 def test_rescan_finds_new_images(qtbot, window, folder, project):
     Image.new("RGB", (10, 10)).save(folder / "zzz_new.png")
+    shown = window.current_image_id()
+    qtbot.waitUntil(lambda: window.canvas._loader.cached(shown) is not None, timeout=10000)
     window.rescan()
     qtbot.waitUntil(lambda: window.image_model.total() == N_IMAGES + 1, timeout=10000)
     assert project.image_by_path("zzz_new.png") is not None
+    qtbot.waitUntil(lambda: window.canvas._loader.cached(shown) is None, timeout=10000)  # decoded afresh next time
 
 
 def test_shortcuts_dialog_lists_every_action_shortcut(qtbot, window):
@@ -219,8 +218,8 @@ def test_threshold_and_layout_persist(qtbot, project, folder, monkeypatch):
     assert w.canvas.score_threshold() == pytest.approx(0.73)
     w.image_panel.set_status_filter("unlabeled")
     w.step(1)
+    assert settings.score_threshold(project) == pytest.approx(0.73)  # kept in the project
     w.close()
-    assert settings.score_threshold() == pytest.approx(0.73)
     assert QSettings().value(settings.STATE) is not None
     p2 = Project.open(folder)  # the first window closed the project and released its lock
     w2 = MainWindow(p2)
@@ -333,3 +332,34 @@ def test_the_canvas_gets_the_room_and_long_model_names_do_not_widen_the_docks(qt
         longest = max(box.fontMetrics().horizontalAdvance(box.itemText(i)) for i in range(box.count()))
         assert box.minimumSizeHint().width() < longest
         assert box.view().minimumWidth() >= longest
+
+
+def test_threshold_is_per_project_and_ctrl_enter_says_what_it_removed(qtbot, window, project, tmp_path):
+    ids = image_ids(project)
+    car = project.categories()[0].id
+    project.add_boxes(ids[0], [(car, 1, 1, 20, 20, 0.9), (car, 2, 2, 30, 25, 0.3), (car, 5, 5, 15, 15, 0.2)],
+                      source=SOURCE_MODEL, state=PREDICTED)
+    window.go_to_image(ids[0])
+    window.score_slider.setValue(84)
+    messages = []
+    window.canvas.message.connect(messages.append)
+    press(qtbot, window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert project.image(ids[0]).reviewed
+    assert [b.state for b in project.boxes(ids[0])] == ["accepted"]
+    assert "removed 2 hidden predictions (scored below 0.84)" in messages[-1]
+    assert "Undo" in messages[-1] and "accepted 1 prediction," in messages[-1]
+    press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert sorted(b.score for b in project.boxes(ids[0])) == [0.2, 0.3, 0.9]  # undo restores them
+    assert not project.image(ids[0]).reviewed
+    # another project does not inherit 0.84
+    other = tmp_path / "other"
+    other.mkdir()
+    Image.new("RGB", (40, 30)).save(other / "x.png")
+    p2 = Project.open(other)
+    p2.scan()
+    assert settings.score_threshold(project) == pytest.approx(0.84)
+    assert settings.score_threshold(p2) == 0.5
+    w2 = MainWindow(p2)
+    qtbot.addWidget(w2)
+    assert w2.score_slider.value() == 50
+    w2.close()

@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 
 from labeler.core import commands
 from labeler.core.store import MIN_BOX_SIZE, PREDICTED, Box, Project, StoreError
+from labeler.core.words import counted
 from labeler.gui.canvas import geometry as geo
 from labeler.gui.undo import UndoReporter, push
 
@@ -143,7 +144,16 @@ class BoxEditor:
         return self.push(commands.AcceptBoxes(predicted, image_id))
 
     def review(self, image_id: int, min_score: float) -> bool:
-        return self.push(commands.ReviewImage(image_id, min_score))
+        """Ctrl+Enter; the status line says what it removed (undo brings the removed back)."""
+        cmd = commands.ReviewImage(image_id, min_score)
+        if not self.push(cmd):
+            return False
+        text = f"Reviewed: accepted {counted(len(cmd.accepted), 'prediction')}"
+        if cmd.deleted:
+            text += (f", removed {counted(len(cmd.deleted), 'hidden prediction')} (scored below {min_score:.2f});"
+                     " Edit > Undo brings them back")
+        self.say(text + ".")
+        return True
 
     # -- copy and paste
     def copy(self, clipboard: Clipboard, image_id: int, boxes: list[Box]) -> None:
@@ -152,7 +162,7 @@ class BoxEditor:
             return
         clipboard.image_id = image_id
         clipboard.items = [(b.category_id, *b.rect) for b in boxes]
-        self.say(f"Copied {len(boxes)} box{'es' if len(boxes) != 1 else ''}.")
+        self.say(f"Copied {counted(len(boxes), 'box')}.")
 
 
     def paste(self, clipboard: Clipboard, image_id: int, width: int, height: int, default_id: int | None) -> list[int]:
@@ -169,7 +179,7 @@ class BoxEditor:
                         threshold: float) -> list[int]:
         """Copy another image's boxes (all but predictions hidden below `threshold`) onto this one."""
         try:
-            boxes = [b for b in self.project.boxes(source_id) if not is_hidden(b, threshold)]
+            boxes = [b for b in self.project.boxes(source_id) if not b.hidden_at(threshold)]
         except StoreError as exc:
             self.say(str(exc))
             return []
@@ -190,16 +200,11 @@ class BoxEditor:
             self.say("None of the boxes fall inside this image.")
             return []
         n = len(items)
-        ids = self.add_boxes(image_id, items, default_id, text=text.format(f"{n} box{'es' if n != 1 else ''}"))
+        ids = self.add_boxes(image_id, items, default_id, text=text.format(counted(n, "box")))
         skipped = len(rects) - n
         if ids and skipped:
-            self.say(f"{skipped} box{'es' if skipped != 1 else ''} fell outside this image and were left out.")
+            self.say(f"{counted(skipped, 'box')} fell outside this image and were left out.")
         return ids
-
-
-def is_hidden(box: Box, threshold: float) -> bool:
-    """A prediction scored below the threshold: not shown, and deleted by Ctrl+Enter."""
-    return box.state == PREDICTED and (box.score if box.score is not None else 1.0) < threshold
 
 
 def make_edit_actions(canvas) -> dict[str, "QAction"]:

@@ -8,8 +8,8 @@ canvas re-syncs its items whenever `boxes_changed` names the current image or th
 Mouse: left-drag on a box moves the selection, on a handle of a selected box resizes it, on empty
 image draws a rubber band (Ctrl adds to the selection); Ctrl+click toggles a box. In draw mode (W)
 a drag draws a box of the default class. Wheel zooms around the cursor; middle-drag or Space+drag
-pans. Drags shorter than MIN_DRAW_PX screen pixels (a click) make no box, and no box can be
-resized below MIN_DRAW_PX screen pixels (or store.MIN_BOX_SIZE image pixels), so slivers do not
+pans. A drawn box that core.geometry.clip_box refuses (under 1 image pixel: a click) makes no box,
+and no box can be resized below MIN_DRAW_PX screen pixels (or store.MIN_BOX_SIZE image pixels), so slivers do not
 happen by accident.
 
 Keys: see canvas.keys (KeyboardMixin).
@@ -29,7 +29,7 @@ from labeler.gui.canvas import geometry as geo
 from labeler.gui.dialogs import class_picker
 from labeler.gui.canvas.items import BoxItem, BoxLayer, ImageItem
 
-from labeler.gui.canvas.actions import BoxEditor, Clipboard, is_hidden, make_class_actions, make_edit_actions
+from labeler.gui.canvas.actions import BoxEditor, Clipboard, make_class_actions, make_edit_actions
 from labeler.gui.canvas.keys import KeyboardMixin
 from labeler.gui.canvas.mouse import MouseGestures, _Gesture
 from labeler.gui.canvas.focus import FocusReturn
@@ -178,6 +178,10 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
         """Stop decoding (before the project closes)."""
         self._loader.stop()
 
+    def forget_decoded(self) -> None:
+        """After a rescan: decode files again when next shown, as they may have changed on disk."""
+        self._loader.invalidate()
+
     def _on_loader_loaded(self, image_id: int, image) -> None:
         if image_id != self._image_id:
             return
@@ -238,7 +242,7 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
                     self._scene.addItem(item)
                 else:
                     item.set_box(b, color, name)
-                visible = not is_hidden(b, self._threshold)
+                visible = not b.hidden_at(self._threshold)
                 item.setVisible(visible)
                 if not visible:
                     item.setSelected(False)

@@ -27,6 +27,16 @@ class DownloadThread(QThread):
         self._cancel = threading.Event()
         self._last = -1
 
+    def _fit_message(self) -> None:
+        """Grow the dialog to the message: its URL and path cannot wrap, so the label gets the widest
+        line's width (at most 90 % of the screen) and the dialog the height the wrapped text needs."""
+        fm = self.label.fontMetrics()
+        widest = max((fm.horizontalAdvance(line) for line in self.label.text().splitlines()), default=0)
+        screen = self.screen().availableGeometry().width() if self.screen() is not None else 1280
+        self.label.setMinimumWidth(min(widest + 2 * fm.averageCharWidth(), int(screen * 0.9)))
+        self.label.setMinimumHeight(self.label.heightForWidth(self.label.minimumWidth()))
+        self.adjustSize()
+
     def _on_thread_cancelled(self) -> None:
         self.thread.wait()  # the worker is past its last line; the partial file is gone
         super().reject()
@@ -102,6 +112,7 @@ class WeightsDialog(QDialog):
         self.bar.setValue(0)
         self.label.setText(message)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._fit_message()
         self.cancel_button.setText("Close")
         self.cancel_button.clicked.disconnect()
         self.cancel_button.clicked.connect(self.reject)

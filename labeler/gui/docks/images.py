@@ -20,14 +20,17 @@ from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView,
                                QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
 
-from labeler.core.store import (IMAGE_STATUSES, MISSING, PREDICTED_STATUS, REVIEWED, UNLABELED, UNREADABLE,
+from labeler.core.split import validation_paths
+from labeler.core.store import (IMAGE_STATUSES, IN_PROGRESS, MISSING, PRELABELED, REVIEWED, UNLABELED, UNREADABLE,
                                 ImageRecord, Project)
-from labeler.ml.dataset import split_of
+from labeler.core.truth import trains_on
+from labeler.core.words import counted
 
 #: status -> colour of its icon (and of the file name for the images that cannot be worked on)
 STATUS_COLORS = {
     UNLABELED: "#9e9e9e",
-    PREDICTED_STATUS: "#f5a623",
+    PRELABELED: "#f5a623",
+    IN_PROGRESS: "#1e88e5",
     REVIEWED: "#43a047",
     UNREADABLE: "#e53935",
     MISSING: "#8e24aa",
@@ -56,7 +59,7 @@ def _status_icon(status: str) -> QIcon:
 def matches(record: ImageRecord, status: str, text: str) -> bool:
     """Does an image pass the filter? `text` is lower case; it matches anywhere in the path."""
     if status == NOT_REVIEWED:
-        if record.status not in (UNLABELED, PREDICTED_STATUS):
+        if not record.needs_review:
             return False
     elif status != ALL and record.status != status:
         return False
@@ -78,7 +81,8 @@ class ImageListModel(QAbstractListModel):
         self._text = ""
         self.counts: Counter = Counter()
         self._icons: dict[str, QIcon] = {}
-        self._val_cache: dict[str, bool] = {}
+        self._val_paths: set[str] = set()  # the images fine-tuning validates on (core.split)
+        self._train_paths: frozenset[str] = frozenset()
         self._val_font = QFont()
         self._val_font.setItalic(True)
         self._pending: set[int] = set()
@@ -106,7 +110,7 @@ class ImageListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.FontRole and self._validates(rec):
             return self._val_font
         if role == Qt.ItemDataRole.ToolTipRole:
-            tip = f"{rec.path}\n{rec.status}, {rec.box_count} boxes"
+            tip = f"{rec.path}\n{rec.status.capitalize()}, {counted(rec.box_count, 'box')}"
             if self._validates(rec):
                 tip += "\nValidation image (italic): fine-tuning measures mAP on it and never trains on it."
             if rec.width:
@@ -123,13 +127,15 @@ class ImageListModel(QAbstractListModel):
         return None
 
     def _validates(self, rec: ImageRecord) -> bool:
-        """A reviewed image that fine-tuning keeps for validation (the stable split by path hash)."""
-        if rec.status != REVIEWED:
-            return False
-        val = self._val_cache.get(rec.path)
-        if val is None:
-            val = self._val_cache[rec.path] = split_of(rec.path) == "val"
-        return val
+        """An image that fine-tuning keeps for validation: the split training makes (core.split)."""
+        return rec.path in self._val_paths
+
+    def _update_split(self) -> None:
+        """Recompute the validation images when the set of images training uses changed."""
+        paths = frozenset(r.path for r in self._all if trains_on(r))
+        if paths != self._train_paths:
+            self._train_paths = paths
+            self._val_paths = validation_paths(paths)
 
     # ------------------------------------------------------------------ reading the store
     def reload(self) -> None:
@@ -138,6 +144,7 @@ class ImageListModel(QAbstractListModel):
         self._all = self.project.images()
         self._pos = {r.id: i for i, r in enumerate(self._all)}
         self.counts = Counter(r.status for r in self._all)
+        self._update_split()
         self._filter_rows()
         self.endResetModel()
         self.counts_changed.emit()
@@ -185,6 +192,10 @@ class ImageListModel(QAbstractListModel):
             if row is not None:
                 idx = self.index(row)
                 self.dataChanged.emit(idx, idx)
+        before = self._val_paths
+        self._update_split()
+        if before != self._val_paths and self._rows:  # a review can move another image's italic mark
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
         self.counts_changed.emit()
 
     # ------------------------------------------------------------------ filter
@@ -271,7 +282,7 @@ class ImageListModel(QAbstractListModel):
         first = row + 1 if row is not None else self._insertion_row(image_id, True)
         for k in range(n):
             rec = self._all[self._rows[(first + k) % n]]
-            if rec.status in (UNLABELED, PREDICTED_STATUS) and rec.id != image_id:
+            if rec.needs_review and rec.id != image_id:
                 return rec.id
         return None
 

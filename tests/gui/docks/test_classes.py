@@ -4,7 +4,6 @@ import pytest
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
-from labeler.core.store import Project
 from labeler.gui.docks.boxes import BoxList
 from labeler.gui.docks.classes import DEFAULT_CATEGORY_KEY, ClassPanel
 from labeler.gui.project_signals import ProjectSignals
@@ -12,9 +11,8 @@ from labeler.gui.undo import UndoReporter
 
 
 @pytest.fixture
-def env(qtbot, tmp_path):
-    p = Project.open(tmp_path)
-    p.add_image_records([("a.jpg", 100, 80), ("b.jpg", 100, 80)])
+def env(qtbot, new_project):
+    p = new_project(folder=".", records=[("a.jpg", 100, 80), ("b.jpg", 100, 80)])
     signals = ProjectSignals(p)
     stack, reporter = QUndoStack(), UndoReporter()
     panel = ClassPanel(p, signals, stack, reporter)

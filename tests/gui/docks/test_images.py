@@ -3,17 +3,14 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from labeler.core.store import PREDICTED, Project
+from labeler.core.store import PREDICTED
 from labeler.gui.docks.images import ALL, NOT_REVIEWED, ImageListModel, ImageListPanel, RecordRole
 from labeler.gui.project_signals import ProjectSignals
 
 
 @pytest.fixture
-def project(tmp_path):
-    p = Project.open(tmp_path)
-    p.add_image_records([(f"img_{i:02d}.jpg", 100, 80) for i in range(10)])
-    yield p
-    p.close()
+def project(new_project):
+    return new_project(folder=".", records=[(f"img_{i:02d}.jpg", 100, 80) for i in range(10)])
 
 
 def ids(project):
@@ -35,7 +32,7 @@ def test_filter_by_status_and_text(qtbot, project):
     model = ImageListModel(project)
     model.set_filter(status="reviewed")
     assert [model.id_at(r) for r in range(model.rowCount())] == [i[2]]
-    model.set_filter(status="predicted")
+    model.set_filter(status="in progress")
     assert [model.id_at(r) for r in range(model.rowCount())] == [i[1]]
     model.set_filter(status=NOT_REVIEWED)
     assert model.rowCount() == 9
@@ -58,7 +55,7 @@ def test_refresh_updates_rows_and_counts_without_reset(qtbot, project):
     cat = project.add_category("car")
     with qtbot.waitSignal(model.dataChanged, timeout=2000):
         project.add_boxes(i[3], [(cat.id, 1, 1, 20, 20, 0.9)], state=PREDICTED)
-    assert model.record(i[3]).box_count == 1 and model.record(i[3]).status == "predicted"
+    assert model.record(i[3]).box_count == 1 and model.record(i[3]).status == "pre-labeled"
     with qtbot.waitSignal(model.counts_changed, timeout=2000):
         project.set_reviewed(i[3])
     assert model.counts["reviewed"] == 1
@@ -123,9 +120,8 @@ def test_panel_shows_the_running_count_and_filters(qtbot, project):
     assert blocker.args == [ids(project)[5]]
 
 
-def test_a_large_project_is_read_in_one_query(qtbot, tmp_path):
-    p = Project.open(tmp_path)
-    p.add_image_records([(f"d/{i:06d}.jpg", 10, 10) for i in range(20_000)])
+def test_a_large_project_is_read_in_one_query(qtbot, new_project):
+    p = new_project(folder=".", records=[(f"d/{i:06d}.jpg", 10, 10) for i in range(20_000)])
     calls = []
     real = p._query
     p._query = lambda *a: (calls.append(a[0]), real(*a))[1]
@@ -135,11 +131,10 @@ def test_a_large_project_is_read_in_one_query(qtbot, tmp_path):
         model.index(r).data(RecordRole)
     assert model.rowCount() == 20_000
     assert len(calls) == 1
-    p.close()
 
 
 def test_reviewed_validation_images_are_italic_with_a_tooltip(qtbot, project):
-    from labeler.ml.dataset import split_of
+    from labeler.core.split import split_of
 
     project.set_reviewed(ids(project))
     model = ImageListModel(project)

@@ -34,9 +34,8 @@ def torch_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def env(qtbot, tmp_path):
-    p = Project.open(make_folder(tmp_path / "photos"))
-    p.scan()
+def env(qtbot, tmp_path, new_project):
+    p = new_project(folder=make_folder(tmp_path / "photos"))
     ckpt = save_tiny_checkpoint(p.root / ".labeler" / "runs" / "1" / "best.pth")
     run = p.add_run("fasterrcnn_mobilenet_v3_large_320_fpn", {}, ["cat", "dog"])
     p.update_run(run, status="done", checkpoint=".labeler/runs/1/best.pth", best_map=0.5)

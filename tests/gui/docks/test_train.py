@@ -12,10 +12,8 @@ import threading
 import time
 
 import pytest
-from PIL import Image
 from PySide6.QtCore import Qt
 
-from labeler.core.store import Project
 from labeler.gui.docks import train as tp
 from labeler.gui.project_signals import ProjectSignals
 from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainingError  # torch-free: torch loads lazily
@@ -87,19 +85,9 @@ def save_fake_checkpoint(path):
 
 # ---------------------------------------------------------------------- fixtures
 @pytest.fixture
-def project(tmp_path):
-    root = tmp_path / "photos"
-    root.mkdir()
-    for i in range(6):
-        Image.new("RGB", (40, 30), (i * 40, 90, 200)).save(root / f"img{i}.png")
-    (root / "broken.jpg").write_bytes(b"not a picture")
-    p = Project.open(root)
-    p.scan()
-    p.add_category("shape")
-    by_name = {im.file_name: im.id for im in p.images()}
-    p.set_reviewed([by_name["img0.png"], by_name["img1.png"]])
-    yield p
-    p.close()
+def project(new_project):
+    images = {**{f"img{i}.png": (40, 30) for i in range(6)}, "broken.jpg": b"not a picture"}
+    return new_project(images, classes=["shape"], reviewed=["img0.png", "img1.png"])
 
 
 @pytest.fixture
@@ -307,7 +295,7 @@ def test_augmentations_are_chosen_in_a_menu_sent_to_the_engine_and_remembered(qt
 # ---------------------------------------------------------------------- the real engine
 @pytest.mark.skipif(importlib.util.find_spec("labeler.ml.train") is None,
                     reason="the training engine (labeler.ml.train) is not written yet")
-def test_a_tiny_real_run(qtbot, tmp_path):
+def test_a_tiny_real_run(qtbot, tmp_path, new_project):
     import dataclasses
 
     from labeler.ml import train
@@ -316,7 +304,7 @@ def test_a_tiny_real_run(qtbot, tmp_path):
     from labeler.ml.models import SMALL_ARCHITECTURE
 
     root = write_demo(tmp_path / "demo", n_images=10, n_reviewed=8, seed=3)
-    project = Project.open(root)
+    project = new_project(folder=root, scan=False)
     panel = None
     try:
         def tiny(project, settings, should_stop=lambda: False):
