@@ -20,7 +20,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
     parser = argparse.ArgumentParser(
         prog="labeler",
         description="Bounding-box annotation with Faster R-CNN pre-labeling and one-click fine-tuning. "
-        "Run `labeler DIR` to open an image folder in the app, or a subcommand for headless jobs.",
+        "Run `labeler DIR` to open an image folder in the app, `labeler --demo` to open the built-in demo project, or a subcommand for headless jobs.",
     )
     parser.add_argument("--version", action="version", version=f"labeler {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -43,6 +43,7 @@ PREFETCH_AHEAD = 2
 GESTURES = [
     ("Zoom around the cursor", "Mouse wheel"),
     ("Pan", "Middle-drag, Space+drag"),
+    ("Select the next / previous box (reaches boxes under others)", "Tab, Shift+Tab"),
     ("Nudge the selected boxes (10 px with Shift)", "Arrow keys"),
     ("Select boxes", "Click, drag a rubber band"),
     ("Set the selection's class to the n-th class (nothing selected: 1 = zoom 100 %)", "1 – 9"),
@@ -183,6 +184,7 @@ class MainWindow(QMainWindow):
         c.selection_changed.connect(self.box_list.select_boxes)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.image_shown.connect(lambda _i: self._show_image_status())
+        c.next_requested.connect(self.next_not_reviewed)  # Space: accepted, on to the next to review
         self.box_list.selection_requested.connect(c.select_boxes)
         self.class_panel.default_category_changed.connect(c.set_default_category)
         self.image_panel.image_activated.connect(self.go_to_image)
