@@ -129,7 +129,7 @@ def cmd_prelabel(args) -> int:
                                     project.mark_unreadable(image_id, error)
                                 elif k:
                                     items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score)
-                                             for b in project.replace_predictions(image_id, items)]
+                                             for b in project.replace_predictions(image_id, items, model=loaded.key)]
                                 summary.images += 1
                                 summary.boxes += len(items)
                                 summary.failed += error is not None

@@ -378,7 +378,7 @@ def predict_images(project, loaded: LoadedModel, image_ids: Sequence[int], label
                 items = [(label_to_category[lab], b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy, s)
                          for b, lab, s in zip(boxes, labels, scores) if lab in label_to_category]
                 if write:
-                    stored = project.replace_predictions(image_id, items)
+                    stored = project.replace_predictions(image_id, items, model=loaded.key)
                     items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score) for b in stored]
                 yield ImageResult(image_id, items)
     finally:

@@ -89,6 +89,7 @@ class TrainPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.progress_bar, 1)  # one row: the chart keeps the height
         # the choices and the run's state keep their room (wrapped notes are never cut); the splitter
         # shares what is left between the chart and the past runs
         chart_pane = QWidget()
@@ -113,7 +114,6 @@ class TrainPanel(QWidget):
         lay = QVBoxLayout(content)
         lay.addWidget(self.options)
         lay.addLayout(buttons)
-        lay.addWidget(self.progress_bar)
         lay.addWidget(self.status_label)
         lay.addWidget(self.splitter, 1)
         # a short dock (a small screen, the window at 1024 x 700) scrolls the panel instead of
