@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import history
 from .geometry import clip_box
 from .images import IMAGE_EXTENSIONS
 from .records import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Category, ImageRecord
@@ -138,6 +139,8 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
             " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             plan.rows,
         )
+        if as_predictions:  # kept as proposed by the model "imported" (labeler.core.history)
+            history.tag_predictions(c, sorted(plan.target_ids), None, history.IMPORTED_MODEL)
         reviewed = [] if as_predictions else sorted(plan.target_ids)
         c.executemany("UPDATE images SET reviewed=1, reviewed_at=? WHERE id=?", [(now, i) for i in reviewed])
         report.images_reviewed = len(reviewed)

@@ -31,6 +31,7 @@ from labeler.gui.job_runner import JobRunner
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.dialogs.shortcuts import ShortcutsDialog
 from labeler.gui.undo import UndoReporter
+from labeler.gui.loop import install as install_review_loop
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ PREFETCH_AHEAD = 2
 GESTURES = [
     ("Zoom around the cursor", "Mouse wheel"),
     ("Pan", "Middle-drag, Space+drag"),
+    ("Select the next / previous box (reaches boxes under others)", "Tab, Shift+Tab"),
     ("Nudge the selected boxes (10 px with Shift)", "Arrow keys"),
     ("Select boxes", "Click, drag a rubber band"),
     ("Set the selection's class to the n-th class (nothing selected: 1 = zoom 100 %)", "1 – 9"),
@@ -103,7 +105,10 @@ class MainWindow(QMainWindow):
         self.docks["Boxes"].raise_()
         # the default layout: narrow side panels, the canvas gets the room (a saved layout overrides it)
         self.resizeDocks([self.docks["Images"], self.docks["Classes"]], [250, 290], Qt.Orientation.Horizontal)
+        # the class list is short; the tabs under it (Fine-tune's chart above all) get the height
+        self.resizeDocks([self.docks["Classes"], self.docks["Boxes"]], [170, 700], Qt.Orientation.Vertical)
         self._wire()
+        self.review_loop = install_review_loop(self)  # time per image, review order, Progress dock
         self.canvas.set_default_category(self.class_panel.default_category())
         self.score_slider.setValue(round(settings.score_threshold(project) * 100))
         self._on_score_slider_changed(self.score_slider.value())
@@ -179,6 +184,7 @@ class MainWindow(QMainWindow):
         c.selection_changed.connect(self.box_list.select_boxes)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.image_shown.connect(lambda _i: self._show_image_status())
+        c.next_requested.connect(self.next_not_reviewed)  # Space: accepted, on to the next to review
         self.box_list.selection_requested.connect(c.select_boxes)
         self.class_panel.default_category_changed.connect(c.set_default_category)
         self.image_panel.image_activated.connect(self.go_to_image)

@@ -59,6 +59,22 @@ def test_entry_point_version_and_help():
         assert r.returncode == 0 and "usage: labeler " + cmd in r.stdout
 
 
+def test_info_names_statuses_in_the_users_words(tmp_path, capsys):
+    d = make_folder(tmp_path)
+    with Project.open(d) as p:
+        p.scan()
+        cat = p.add_category("dog")
+        a = p.image_by_path("a.jpg")
+        p.add_box(a.id, cat.id, 1, 1, 20, 20)  # a person's box only: in progress, not "predicted"
+        r = p.image_by_path("r.jpg")
+        p.add_box(r.id, cat.id, 1, 1, 20, 20, source="model", score=0.7, state="predicted")
+    assert main(["info", str(d)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  in progress        1" in lines and "  pre-labeled        1" in lines
+    assert "  unlabeled          0" in lines and "  unreadable         1" in lines
+    assert not any(line.strip().startswith("predicted ") for line in lines[:8])
+
+
 def test_export_names_what_it_left_out_and_writes_each_format(tmp_path, capsys):
     d = make_folder(tmp_path)
     coco = {"images": [{"id": 1, "file_name": "a.jpg"}],

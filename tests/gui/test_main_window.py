@@ -59,8 +59,10 @@ def test_opens_on_the_first_image_with_its_status(qtbot, window, project):
     ids = image_ids(project)
     assert window.current_image_id() == ids[0]
     assert window.canvas.current_image_id() == ids[0]
-    assert window.size_label.text().startswith("40 x 30 px")
+    assert window.size_label.text() == "40 x 30 px  ·  unlabeled"
     assert window.count_label.text() == f"reviewed 0 / {N_IMAGES}"
+    project.add_box(ids[0], project.categories()[0].id, 2, 2, 30, 25)  # a person's box
+    qtbot.waitUntil(lambda: window.size_label.text() == "40 x 30 px  ·  in progress", timeout=2000)
 
 
 def test_navigation_keys(qtbot, window, project):

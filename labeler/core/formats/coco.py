@@ -123,7 +123,7 @@ def export_predictions(project: Project, path: str | os.PathLike) -> int:
             "image_id": b.image_id,
             "category_id": b.category_id,
             "bbox": [_r(b.x1), _r(b.y1), _r(b.x2 - b.x1), _r(b.y2 - b.y1)],
-            "score": round(float(b.score if b.score is not None else 1.0), 5),
+            "score": round(float(b.shown_score), 5),
         })
     _atomic_write_json(Path(path), results)
     return len(results)

@@ -17,8 +17,8 @@ from typing import Iterable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView,
-                               QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView,
+                               QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
 
 from labeler.core.split import validation_paths
 from labeler.core.store import (IMAGE_STATUSES, IN_PROGRESS, MISSING, PRELABELED, REVIEWED, UNLABELED, UNREADABLE,
@@ -86,6 +86,8 @@ class ImageListModel(QAbstractListModel):
         self._val_font = QFont()
         self._val_font.setItalic(True)
         self._pending: set[int] = set()
+        #: functions adding lines to an image's tooltip (the review queue adds its informativeness)
+        self.tip_lines: list = []
         self._timer = QTimer(self, singleShot=True, interval=60)
         self._timer.timeout.connect(self._apply_pending)
         self.reload()
@@ -119,7 +121,7 @@ class ImageListModel(QAbstractListModel):
                 tip += f"\n{rec.error}"
             if rec.missing:
                 tip += "\nThe file is no longer in the folder."
-            return tip
+            return tip + "".join(line(rec) for line in self.tip_lines)
         if role == RecordRole:
             return rec
         if role == ImageIdRole:
@@ -288,20 +290,42 @@ class ImageListModel(QAbstractListModel):
 
 
 class _CountDelegate(QStyledItemDelegate):
-    """Paints the box count right-aligned after the file name."""
+    """Paints the file name elided in the middle (`…_Landscape_1.jpg` and `…_3.jpg` stay apart)
+    and the box count right-aligned after it, in room the name never runs into."""
+
+    GAP = 6  # pixels between the name and the count, and after the count
+
+    def layout(self, option, index: QModelIndex) -> tuple[QStyleOptionViewItem, QRect | None, str]:
+        """(the style option with the elided name, the count's rectangle or None, the count)."""
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.textElideMode = Qt.TextElideMode.ElideMiddle
+        rec: ImageRecord = index.data(RecordRole)
+        count = str(rec.box_count) if rec is not None and rec.box_count else ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
+        if not count:
+            opt.text = opt.fontMetrics.elidedText(opt.text, Qt.TextElideMode.ElideMiddle, text_rect.width())
+            return opt, None, ""
+        count_w = opt.fontMetrics.horizontalAdvance(count)
+        room = max(0, text_rect.width() - count_w - 2 * self.GAP)
+        opt.text = opt.fontMetrics.elidedText(opt.text, Qt.TextElideMode.ElideMiddle, room)
+        count_rect = QRect(opt.rect)
+        count_rect.setLeft(opt.rect.right() - self.GAP - count_w)
+        count_rect.setRight(opt.rect.right() - self.GAP)
+        return opt, count_rect, count
 
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
-        super().paint(painter, option, index)
-        rec: ImageRecord = index.data(RecordRole)
-        if rec is None or not rec.box_count:
+        opt, count_rect, count = self.layout(option, index)
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        if count_rect is None:
             return
         painter.save()
         selected = option.state & QStyle.StateFlag.State_Selected
         role = option.palette.ColorRole.HighlightedText if selected else option.palette.ColorRole.PlaceholderText
         painter.setPen(option.palette.color(role))
-        r = QRect(option.rect)
-        r.setRight(r.right() - 6)
-        painter.drawText(r, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(rec.box_count))
+        painter.drawText(count_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, count)
         painter.restore()
 
 

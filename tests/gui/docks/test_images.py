@@ -149,3 +149,74 @@ def test_reviewed_validation_images_are_italic_with_a_tooltip(qtbot, project):
     project.set_reviewed(ids(project), reviewed=False)
     model.reload()
     assert all(model.index(r).data(Qt.ItemDataRole.FontRole) is None for r in range(model.rowCount()))
+
+
+def test_long_names_are_elided_in_the_middle_and_the_count_keeps_its_room(qtbot, new_project):
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    names = ["exif_orientation_examples__Landscape_1.jpg", "exif_orientation_examples__Landscape_3.jpg"]
+    p = new_project(folder=".", records=[(n, 100, 80) for n in names])
+    cat = p.add_category("car")
+    for im in p.images():
+        p.add_boxes(im.id, [(cat.id, 1, 1, 20, 20)] * 12)
+    model = ImageListModel(p)
+    panel = ImageListPanel(model)
+    qtbot.addWidget(panel)
+    panel.resize(190, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    delegate = panel.view.itemDelegate()
+    shown = []
+    for row in range(2):
+        index = model.index(row)
+        option = QStyleOptionViewItem()
+        panel.view.initViewItemOption(option)
+        option.rect = panel.view.visualRect(index)
+        opt, count_rect, count = delegate.layout(option, index)
+        assert count == "12"
+        assert "…" in opt.text  # too long for the panel: elided
+        assert opt.text.startswith("exif") and opt.text.endswith(names[row][-6:])  # both ends stay
+        style = panel.view.style()
+        text_left = style.subElementRect(style.SubElement.SE_ItemViewItemText, opt, panel.view).left()
+        assert text_left + opt.fontMetrics.horizontalAdvance(opt.text) < count_rect.left()  # no overlap
+        shown.append(opt.text)
+    assert shown[0] != shown[1]  # the _1 and _3 images look different
+    assert not panel.view.viewport().grab().isNull()  # paints through the delegate
+    panel.close()
+
+
+def test_statuses_in_the_users_words_in_tooltip_and_filter(qtbot, project):
+    i = ids(project)
+    cat = project.add_category("car")
+    project.add_box(i[1], cat.id, 1, 1, 20, 20)
+    project.add_boxes(i[2], [(cat.id, 1, 1, 20, 20, 0.9), (cat.id, 2, 2, 30, 30, 0.8)], state=PREDICTED)
+    model = ImageListModel(project)
+    panel = ImageListPanel(model)
+    qtbot.addWidget(panel)
+    tip = model.index(1).data(Qt.ItemDataRole.ToolTipRole)
+    assert "In progress, 1 box" in tip  # a person's box: not "predicted", and no "1 boxes"
+    assert "Pre-labeled, 2 boxes" in model.index(2).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Unlabeled, 0 boxes" in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    items = [panel.status_box.itemText(k) for k in range(panel.status_box.count())]
+    assert items == ["All", "Not reviewed", "Unlabeled", "Pre-labeled", "In progress", "Reviewed",
+                     "Unreadable", "Missing"]
+    panel.set_status_filter("pre-labeled")
+    assert [model.id_at(r) for r in range(model.rowCount())] == [i[2]]
+    panel.set_status_filter(NOT_REVIEWED)
+    assert model.rowCount() == 10  # unlabeled, pre-labeled and in progress all still need review
+
+
+def test_the_italic_mark_is_the_split_training_makes(qtbot, project):
+    from labeler.core.split import split_of
+    from labeler.ml.dataset import snapshot, split_samples
+
+    model = ImageListModel(project)
+    two = [im for im in project.images() if split_of(im.path) == "train"][:2]
+    project.set_reviewed([im.id for im in two])  # by hash alone neither validates; training moves one
+    model.refresh([im.id for im in two])
+    model.flush()
+    italic = {model.index(r).data(RecordRole).path for r in range(model.rowCount())
+              if model.index(r).data(Qt.ItemDataRole.FontRole) is not None}
+    _classes, samples, _dropped = snapshot(project)
+    _train, val = split_samples(samples)
+    assert italic == {s.path for s in val} and len(italic) == 1
