@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
+from . import history
 from .store import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, Box, Category, Project
 
 
@@ -60,7 +61,9 @@ class DeleteBoxes(Command):
         return "Delete box" if len(self.box_ids) == 1 else f"Delete {len(self.box_ids)} boxes"
 
     def redo(self, project):
-        self.deleted = project.delete_boxes(self.box_ids)
+        with project.batch():  # a prediction deleted by hand is rejected (undo's restore clears it)
+            self.deleted = project.delete_boxes(self.box_ids)
+            history.record_fate(project, self.box_ids, history.REJECTED)
 
     def undo(self, project):
         project.restore_boxes(self.deleted)
@@ -149,6 +152,7 @@ class ReviewImage(Command):
     accepted: list[Box] = field(default_factory=list)
     deleted: list[Box] = field(default_factory=list)
     was_reviewed: bool = False
+    was_threshold: float | None = None
 
     def redo(self, project):
         self.was_reviewed = project.image(self.image_id).reviewed
@@ -157,14 +161,17 @@ class ReviewImage(Command):
         drop = [b.id for b in preds if b.id not in set(keep)]
         with project.batch():
             self.deleted = project.delete_boxes(drop)
+            history.record_fate(project, drop, history.NOT_SHOWN)  # hidden by the slider, not rejected
             self.accepted = project.set_box_state(keep, ACCEPTED)
             project.set_reviewed(self.image_id, True)
+            self.was_threshold = history.set_review_threshold(project, self.image_id, self.min_score)
 
     def undo(self, project):
         with project.batch():
             project.update_boxes(self.accepted)
             project.restore_boxes(self.deleted)
             project.set_reviewed(self.image_id, self.was_reviewed)
+            history.set_review_threshold(project, self.image_id, self.was_threshold)
 
 
 # ---------------------------------------------------------------------- categories

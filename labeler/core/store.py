@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from . import history
 from .geometry import clip_box
 from .lock import lock_project
 
@@ -571,11 +572,15 @@ class Project:
         )
         self._changed("boxes", [b.image_id])
 
-    def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True) -> list[Box]:
-        """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay."""
+    def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True,
+                            model: str = history.UNKNOWN_MODEL) -> list[Box]:
+        """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay.
+        `model` (its key) is kept with each proposed box (labeler.core.history)."""
         with self._tx() as c:
             c.execute("DELETE FROM boxes WHERE image_id=? AND state=?", (image_id, PREDICTED))
-            return self.add_boxes(image_id, items, source=SOURCE_MODEL, state=PREDICTED, skip_degenerate=skip_degenerate)
+            boxes = self.add_boxes(image_id, items, source=SOURCE_MODEL, state=PREDICTED, skip_degenerate=skip_degenerate)
+            history.tag_predictions(c, [image_id], [b.id for b in boxes], model)
+            return boxes
 
     # ------------------------------------------------------------------ settings
     def get_setting(self, key: str, default=None):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
 from labeler.core.store import Project, StoreError
 from labeler.gui import settings, window_actions
@@ -31,6 +31,7 @@ from labeler.gui.job_runner import JobRunner
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.dialogs.shortcuts import ShortcutsDialog
 from labeler.gui.undo import UndoReporter
+from labeler.gui.loop import install as install_review_loop
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ PREFETCH_AHEAD = 2
 GESTURES = [
     ("Zoom around the cursor", "Mouse wheel"),
     ("Pan", "Middle-drag, Space+drag"),
+    ("Select the next / previous box (reaches boxes under others)", "Tab, Shift+Tab"),
     ("Nudge the selected boxes (10 px with Shift)", "Arrow keys"),
     ("Select boxes", "Click, drag a rubber band"),
     ("Set the selection's class to the n-th class (nothing selected: 1 = zoom 100 %)", "1 – 9"),
@@ -103,7 +105,10 @@ class MainWindow(QMainWindow):
         self.docks["Boxes"].raise_()
         # the default layout: narrow side panels, the canvas gets the room (a saved layout overrides it)
         self.resizeDocks([self.docks["Images"], self.docks["Classes"]], [250, 290], Qt.Orientation.Horizontal)
+        # the class list is short; the tabs under it (Fine-tune's chart above all) get the height
+        self.resizeDocks([self.docks["Classes"], self.docks["Boxes"]], [170, 700], Qt.Orientation.Vertical)
         self._wire()
+        self.review_loop = install_review_loop(self)  # time per image, review order, Progress dock
         self.canvas.set_default_category(self.class_panel.default_category())
         self.score_slider.setValue(round(settings.score_threshold(project) * 100))
         self._on_score_slider_changed(self.score_slider.value())
@@ -179,6 +184,7 @@ class MainWindow(QMainWindow):
         c.selection_changed.connect(self.box_list.select_boxes)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.image_shown.connect(lambda _i: self._show_image_status())
+        c.next_requested.connect(self.next_not_reviewed)  # Space: accepted, on to the next to review
         self.box_list.selection_requested.connect(c.select_boxes)
         self.class_panel.default_category_changed.connect(c.set_default_category)
         self.image_panel.image_activated.connect(self.go_to_image)
@@ -290,38 +296,43 @@ class MainWindow(QMainWindow):
         return self.run_task("scan", BackgroundTask("Scanning the folder", self.project.scan, parent=self), done)
 
     def choose_export(self) -> None:
-        start = QSettings().value(settings.LAST_EXPORT_DIR) or str(self.project.root)
-        path, _ = QFileDialog.getSaveFileName(self, "Export COCO", str(Path(start) / "annotations.json"),
-                                              "COCO JSON (*.json)")
-        if path:
-            QSettings().setValue(settings.LAST_EXPORT_DIR, str(Path(path).parent))
-            self.export_to(path)
+        from labeler.gui.dialogs.import_export import ExportDialog
 
-    def export_to(self, path: str | Path, all_images: bool = False) -> bool:
-        """Write the reviewed images' boxes as COCO in a worker."""
-        from labeler.core.formats.coco import export_coco
+        dialog = ExportDialog(self.project, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            c = dialog.choice()
+            self.export_to(c.out, c.all_images, fmt=c.fmt, copy_images=c.copy_images, split=c.split)
+
+    def export_to(self, path: str | Path, all_images: bool = False, *, fmt: str = "coco", copy_images: bool = False,
+                  split: bool = False) -> bool:
+        """Export in a worker; the result, and what it left out, in a message box."""
+        from labeler.core.formats import export_project
 
         def work(progress):
-            return export_coco(self.project, path, all_images=all_images)
+            return export_project(self.project, fmt, path, all_images=all_images, copy_images=copy_images,
+                                  split=split)
 
-        def done(counts):
-            self.statusBar().showMessage(
-                f"Exported {counts['images']:,} images, {counts['annotations']:,} boxes, "
-                f"{counts['categories']:,} classes to {path}", 10000)
+        def done(report):
+            self.statusBar().showMessage(f"Exported {report.images:,} images and {report.boxes:,} boxes to {path}", 10000)
+            show_information(self, "Export", report.summary(how='"Include unreviewed images"'))
 
-        return self.run_task("export", BackgroundTask("Exporting COCO", work, parent=self), done)
+        return self.run_task("export", BackgroundTask("Exporting", work, parent=self), done)
 
     def choose_import(self, as_predictions: bool) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import COCO", str(self.project.root), "COCO JSON (*.json)")
-        if path:
-            self.import_from(path, as_predictions)
+        from labeler.gui.dialogs.import_export import ImportDialog
 
-    def import_from(self, path: str | Path, as_predictions: bool = False) -> bool:
-        """Import a COCO file in a worker. It replaces boxes wholesale, so it clears the undo history."""
-        from labeler.core.formats.coco import import_coco
+        dialog = ImportDialog(self.project, as_predictions, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            c = dialog.choice()
+            self.import_from(c.path, c.as_predictions, fmt=c.fmt, merge=c.merge, shapes=c.shapes)
+
+    def import_from(self, path: str | Path, as_predictions: bool = False, *, fmt: str = "auto", merge: bool = False,
+                    shapes: str = "boxes") -> bool:
+        """Import in a worker. It replaces boxes wholesale, so it clears the undo history."""
+        from labeler.core.formats import import_path
 
         def work(progress):
-            return import_coco(self.project, path, as_predictions=as_predictions)
+            return import_path(self.project, path, fmt, as_predictions=as_predictions, merge=merge, shapes=shapes)
 
         def done(report):
             self.undo_stack.clear()  # earlier steps may refer to boxes the import replaced
@@ -330,9 +341,9 @@ class MainWindow(QMainWindow):
             self.box_list.reload()
             if self._current is None:
                 self.go_to_image(self.image_model.first())
-            show_information(self, "Import COCO", report.summary())
+            show_information(self, "Import", report.summary())
 
-        return self.run_task("import", BackgroundTask("Importing COCO", work, parent=self), done)
+        return self.run_task("import", BackgroundTask("Importing", work, parent=self), done)
 
     # ------------------------------------------------------------------ dialogs
     def choose_folder(self) -> None:

@@ -34,9 +34,9 @@ _OPEN, _QUIT, _FIND = QKeySequence.StandardKey.Open, QKeySequence.StandardKey.Qu
 ACTIONS = (
     ActionSpec("open", "&Open folder…", "choose_folder", (_OPEN,), "open-folder"),
     ActionSpec("rescan", "&Rescan folder", "rescan", ("F5",), tip="Look for new, changed and removed images"),
-    ActionSpec("import", "&Import COCO…", ("choose_import", False), icon="import"),
-    ActionSpec("import_predictions", "Import COCO &predictions…", ("choose_import", True)),
-    ActionSpec("export", "&Export COCO…", "choose_export", ("Ctrl+E",), "export"),
+    ActionSpec("import", "&Import…", ("choose_import", False), icon="import"),
+    ActionSpec("import_predictions", "Import &predictions…", ("choose_import", True)),
+    ActionSpec("export", "&Export…", "choose_export", ("Ctrl+E",), "export"),
     ActionSpec("quit", "&Quit", "close", (_QUIT,)),
     ActionSpec("copy_previous", "Copy boxes from the &previous image", "copy_from_previous", ("Ctrl+Shift+V",)),
     ActionSpec("next", "&Next image", ("step", 1), ("D", "Right"), "next-image"),

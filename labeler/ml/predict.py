@@ -78,6 +78,11 @@ class ModelChoice:
         """Names this model in per-model settings such as the class map."""
         return f"coco:{self.architecture}" if self.kind == "coco" else f"checkpoint:{self.path}"
 
+    @property
+    def words(self) -> str:
+        """Names this model for the user: "the COCO weights of NAME" or "checkpoint PATH"."""
+        return f"the COCO weights of {self.architecture}" if self.kind == "coco" else f"checkpoint {self.path}"
+
     def resolve_path(self, project_root: str | os.PathLike | None) -> Path:
         p = Path(self.path)
         return p if p.is_absolute() or project_root is None else Path(project_root) / p
@@ -230,8 +235,11 @@ class Summary:
         self.boxes += len(result.items)
         self.failed += result.error is not None
 
-    def line(self) -> str:
-        text = f"{counted(self.images, 'image')}, {counted(self.boxes, 'box')} in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)"
+    def line(self, nowrap: bool = False) -> str:
+        """The run in words; nowrap keeps each number with its unit (for a label that wraps)."""
+        sp, slash = ("\u00a0", "/\u2060") if nowrap else (" ", "/")
+        text = (f"{counted(self.images, 'image')}, {counted(self.boxes, 'box')} in {self.seconds:.1f}{sp}s "
+                f"({self.images_per_second:.2f}{sp}images{slash}s)")
         if self.failed:
             text += f"; {self.failed} unreadable"
         return text + ("; cancelled" if self.cancelled else "")
@@ -370,7 +378,7 @@ def predict_images(project, loaded: LoadedModel, image_ids: Sequence[int], label
                 items = [(label_to_category[lab], b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy, s)
                          for b, lab, s in zip(boxes, labels, scores) if lab in label_to_category]
                 if write:
-                    stored = project.replace_predictions(image_id, items)
+                    stored = project.replace_predictions(image_id, items, model=loaded.key)
                     items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score) for b in stored]
                 yield ImageResult(image_id, items)
     finally:
@@ -394,16 +402,6 @@ def run_prelabel(project, loaded: LoadedModel, image_ids: Sequence[int], label_t
     summary.seconds = time.perf_counter() - start
     summary.cancelled = summary.images < total and bool(cancelled and cancelled())
     return summary
-
-
-def images_to_prelabel(project, which: str = "unlabeled") -> list[int]:
-    """Image ids for "unlabeled" (no boxes, not reviewed) or "all" readable images, in path order."""
-    if which not in ("unlabeled", "all"):
-        raise ValueError(f"--images must be 'unlabeled' or 'all', not {which!r}")
-    images = project.images()
-    if which == "unlabeled":
-        return [im.id for im in images if im.status == "unlabeled"]
-    return [im.id for im in images if not im.missing and not im.error]
 
 
 def shard(items: Sequence, rank: int, world_size: int) -> list:

@@ -130,23 +130,34 @@ def test_filter_limits_navigation_and_the_list(qtbot, window, project):
 
 def test_export_action_writes_a_valid_coco_file(qtbot, window, project, tmp_path, monkeypatch):
     from pycocotools.coco import COCO
-    from PySide6.QtWidgets import QFileDialog
+    from PySide6.QtWidgets import QDialog
+
+    from labeler.gui.dialogs.import_export import ExportDialog
 
     ids = image_ids(project)
     car = project.categories()[0].id
     project.add_box(ids[0], car, 2, 3, 22, 13)
+    project.add_box(ids[1], car, 5, 5, 15, 15)  # on an unreviewed image: left out, and said so
     project.set_reviewed(ids[0])
     out = tmp_path / "out" / "labels.json"
-    out.parent.mkdir()
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
-    with qtbot.waitSignal(window.statusBar().messageChanged, check_params_cb=lambda m: m.startswith("Exported"),
-                          timeout=10000):
-        window.actions_by_name["export"].trigger()
+
+    def fill_in(dialog):
+        dialog.format_box.setCurrentIndex(dialog.format_box.findData("coco"))
+        dialog.path_edit.setText(str(out))
+        dialog.accept()
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ExportDialog, "exec", fill_in)
+    window.actions_by_name["export"].trigger()
+    qtbot.waitUntil(lambda: len(window.infos) > 0, timeout=10000)
     coco = COCO(str(out))
     assert len(coco.getImgIds()) == 1 and len(coco.getAnnIds()) == 1
     ann = coco.loadAnns(coco.getAnnIds())[0]
     assert ann["bbox"] == [2, 3, 20, 10] and coco.loadCats(ann["category_id"])[0]["name"] == "car"
-    assert QSettings().value(settings.LAST_EXPORT_DIR) == str(out.parent)
+    assert "Wrote 1 image, 1 box and 1 class" in window.infos[0]
+    assert f"Left out {N_IMAGES - 1} unreviewed images and their 1 box" in window.infos[0]
+    assert '"Include unreviewed images"' in window.infos[0]
+    assert project.get_setting("export.path.coco") == str(out)
 
 
 def test_export_failure_is_reported(qtbot, window, tmp_path):
@@ -278,7 +289,7 @@ def test_a_bad_import_file_is_explained_and_changes_nothing(qtbot, window, proje
     box = project.add_box(image_ids(project)[0], car, 1, 1, 10, 10)
     window.import_from(path)
     qtbot.waitUntil(lambda: len(window.warnings) > 0, timeout=10000)
-    assert "Importing COCO failed" in window.warnings[0] and "bad.json" in window.warnings[0]
+    assert "Importing failed" in window.warnings[0] and "bad.json" in window.warnings[0]
     assert [b.id for b in project.boxes(image_ids(project)[0])] == [box.id]
     assert not window.progress.isVisible()
 

@@ -18,7 +18,6 @@ from labeler.ml.predict import (  # noqa: E402
     PredictionSettings,
     default_model_choice,
     image_to_tensor,
-    images_to_prelabel,
     load_model,
     model_input_long_side,
     predict_images,
@@ -215,11 +214,6 @@ def test_default_model_and_image_selection(project, tiny):
     assert default_model_choice(project) == choice
     inside.unlink()  # a deleted checkpoint falls back to COCO
     assert default_model_choice(project) == ModelChoice.coco()
-
-    a = project.image_by_path("a.jpg")
-    project.add_box(a.id, project.category_by_name("cat").id, 1, 1, 9, 9)
-    assert a.id not in images_to_prelabel(project, "unlabeled")
-    assert a.id in images_to_prelabel(project, "all")
 
 
 def test_sharding_across_ranks():

@@ -74,6 +74,7 @@ class MouseGestures:
         button = event.button()
         if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
             self._gesture = _Gesture("pan", self._scene_pos(pos), pos)
+            self._space_panned = self._space_panned or self._space  # its release is not accept-and-next
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return

@@ -86,6 +86,8 @@ class ImageListModel(QAbstractListModel):
         self._val_font = QFont()
         self._val_font.setItalic(True)
         self._pending: set[int] = set()
+        #: functions adding lines to an image's tooltip (the review queue adds its informativeness)
+        self.tip_lines: list = []
         self._timer = QTimer(self, singleShot=True, interval=60)
         self._timer.timeout.connect(self._apply_pending)
         self.reload()
@@ -119,7 +121,7 @@ class ImageListModel(QAbstractListModel):
                 tip += f"\n{rec.error}"
             if rec.missing:
                 tip += "\nThe file is no longer in the folder."
-            return tip
+            return tip + "".join(line(rec) for line in self.tip_lines)
         if role == RecordRole:
             return rec
         if role == ImageIdRole:

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMessageBox, QProgre
                                QSplitter, QVBoxLayout, QWidget)
 
 from labeler.core.store import Project
+from labeler.gui.docks.augment import AugmentButton
+from labeler.gui.project_signals import ProjectSignals
 from labeler.core.words import counted
 from labeler.gui.docks.train_chart import TrainChart
 from labeler.gui.docks.train_live import LiveRun, duration, planned_epochs  # noqa: F401  (re-exported)
@@ -88,6 +90,7 @@ class TrainPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.progress_bar, 1)  # one row: the chart keeps the height
         # the choices and the run's state keep their room (wrapped notes are never cut); the splitter
         # shares what is left between the chart and the past runs
         chart_pane = QWidget()
@@ -112,7 +115,6 @@ class TrainPanel(QWidget):
         lay = QVBoxLayout(content)
         lay.addWidget(self.options)
         lay.addLayout(buttons)
-        lay.addWidget(self.progress_bar)
         lay.addWidget(self.status_label)
         lay.addWidget(self.splitter, 1)
         # a short dock (a small screen, the window at 1024 x 700) scrolls the panel instead of
@@ -178,8 +180,11 @@ class TrainPanel(QWidget):
         thread.epoch_ended.connect(self._on_thread_epoch_ended)
         thread.finished_run.connect(self._on_thread_finished_run)
         thread.failed.connect(self._on_thread_failed)
+        thread.prepared.connect(self._on_thread_prepared)
+        thread.decided.connect(self._on_thread_decided)
         thread.finished.connect(self._on_thread_finished)
         self._thread = thread
+        self._note = ""
         self.live = LiveRun(settings)
         self._runs_before = max(self._runs, default=0)
         self._view_run = None
@@ -269,6 +274,14 @@ class TrainPanel(QWidget):
         self._say(status)
         self.reload_runs()
         self._select_run(done.run_id, redraw=self._view_run is not None)
+
+    def _on_thread_prepared(self, readiness) -> None:
+        """What the run learns from stays above the progress lines; a warning, not a refusal."""
+        self._note = "\n".join(readiness.lines())
+
+    def _on_thread_decided(self, decision) -> None:
+        self._note = ""
+        self._say(f"{self.status_label.text()}\n{decision.message}", error=False)
 
     def _on_thread_failed(self, message: str) -> None:
         self._drain_iterations()
@@ -372,7 +385,9 @@ class TrainPanel(QWidget):
             return False
         run_id = self.selected_run_id()
         self._say(f"Run {run_id}'s best checkpoint is now the pre-labeling model.")
-        ids = [im.id for im in self.project.images() if im.needs_review]
+        from labeler.jobs.prelabel import NOT_REVIEWED, images_to_prelabel
+
+        ids = images_to_prelabel(self.project, NOT_REVIEWED)
         if not ids:
             return True
         many = counted(len(ids), "image")
@@ -387,5 +402,8 @@ class TrainPanel(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def _say(self, text: str, error: bool = False) -> None:
+        note = getattr(self, "_note", "")
+        if note and self._thread is not None and not text.startswith(note):
+            text = f"{note}\n{text}"
         self.status_label.setStyleSheet("color: #c0392b;" if error else "")
         self.status_label.setText(text)

@@ -17,7 +17,7 @@ from labeler.gui.docks.train_live import (MAX_TICK_INTERVALS, iteration_position
                                           run_epoch_rows, tick_step)
 
 #: the chart's own minimum height: small enough that the splitter under it can move in a short dock
-MIN_HEIGHT = 140
+MIN_HEIGHT = 120
 #: beyond this many iteration points the oldest half is thinned, so a long run stays cheap to draw
 MAX_ITERATION_POINTS = 4000
 

@@ -68,7 +68,8 @@ class TrainOptionsForm(QWidget):
         self.minutes_box = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=24 * 60, singleStep=1.0)
         self.minutes_box.setSuffix(" min")
         self.minutes_box.setValue(float(options.get("minutes") or 10.0))
-        self.auto_length_label = QLabel("suits the device and data")
+        self.auto_length_label = QLabel("chosen for you")
+        self.auto_length_label.setToolTip("A length that suits the device and the number of reviewed images")
         self.auto_length_label.setMinimumWidth(10)  # clipped in a narrow dock rather than widening it
         self.length_box.setCurrentIndex(max(self.length_box.findData(options.get("length", AUTO)), 0))
 

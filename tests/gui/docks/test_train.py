@@ -177,7 +177,7 @@ def test_failure_shows_the_engines_message(qtbot, make_panel, error, shown):
     panel = make_panel(FakeEngine(fail=error))
     panel.start()
     wait_idle(qtbot, panel)
-    assert panel.status_label.text() == shown
+    assert panel.status_label.text().splitlines()[-1] == shown  # below what the run would learn from
     assert "c0392b" in panel.status_label.styleSheet()
     assert panel.progress_bar.format() == "Failed"
     assert panel.start_button.isEnabled() and not panel.use_button.isEnabled()
@@ -353,3 +353,18 @@ def test_the_epoch_axis_has_a_few_round_ticks(qtbot, epochs, step):
     axis = chart.x_axis
     assert axis.tickInterval() == pytest.approx(tick_step(max(epochs, 1.0)))
     assert axis.labelFormat() == ("%.0f" if axis.tickInterval() >= 1 else "%.1f")
+
+
+def test_the_panel_says_what_it_learns_from_and_switches_models_by_the_cli_rule(qtbot, make_panel, project):
+    panel = make_panel(FakeEngine(epochs=2, iterations=2))
+    assert panel.start()
+    qtbot.waitUntil(lambda: "pre-labeling model" in panel.status_label.text(), timeout=30_000)
+    wait_idle(qtbot, panel)
+    text = panel.status_label.text()
+    assert "Training on 2 reviewed images; boxes per class: shape" in text and "is very few" in text
+    assert "It is now the pre-labeling model (mAP@0.5 0.400; the project had no trained model yet)" in text
+    assert project.get_setting("prelabel.model") == {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"}
+    panel2 = make_panel(FakeEngine(epochs=2, iterations=2))  # a second run cannot be scored against the first
+    assert panel2.start()  # (the fake checkpoints hold no model): the first stays, and the panel says so
+    qtbot.waitUntil(lambda: "could not be scored" in panel2.status_label.text(), timeout=30_000)
+    assert project.get_setting("prelabel.model") == {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"}
