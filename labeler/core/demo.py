@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .store import Project
+from .words import counted
 
 CLASSES = ("circle", "square", "triangle", "star", "cross")
 CLASS_COLORS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4")
@@ -224,10 +225,11 @@ def demo_step(project: Project) -> DemoStep | None:
     trained = any(r.get("checkpoint") and r.get("best_map") for r in project.runs())
     unlabeled = sum(1 for im in project.images() if im.needs_review)
     if not trained:
-        return DemoStep("fine-tune", "Demo: the 40 reviewed scenes are enough to train on. Start with Fine-tune (left as it is, it "
-                "trains from scratch: about 3 to 4 minutes to mAP@0.5 0.7 on a 2-core CPU), then pre-label the "
-                "other scenes with the result. The COCO models know none of these shapes.")
+        return DemoStep("fine-tune", "Demo: start with Fine-tune (from scratch: about 3 to 4 minutes to mAP@0.5 "
+                        "0.7 on 2 CPU cores), then pre-label the other scenes with the result. The COCO "
+                        "models know none of these shapes.")
     if unlabeled:
-        return DemoStep("pre-label", f"Demo: a fine-tuned model is ready. Pre-label the {unlabeled} scenes not yet reviewed with it "
-                "(Pre-label panel, Run), then correct them (Space accepts and goes on) and fine-tune again.")
+        return DemoStep("pre-label", f"Demo: a fine-tuned model is ready. Pre-label the {counted(unlabeled, 'scene')} "
+                        "not yet reviewed with it (Pre-label panel, Run), then correct them (Space accepts "
+                        "and goes on) and fine-tune again.")
     return None
