@@ -19,6 +19,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from .runs import load as load_runs
 from .store import Project
 from .words import counted
 
@@ -222,7 +223,7 @@ def demo_step(project: Project) -> DemoStep | None:
     rest with the result."""
     if not project.get_setting(DEMO_SETTING, False):
         return None
-    trained = any(r.get("checkpoint") and r.get("best_map") for r in project.runs())
+    trained = any(r.checkpoint_path is not None and r.best_map50 for r in load_runs(project))
     unlabeled = sum(1 for im in project.images() if im.needs_review)
     if not trained:
         return DemoStep("fine-tune", "Demo: start with Fine-tune (from scratch: about 3 to 4 minutes to mAP@0.5 "

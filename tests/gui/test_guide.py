@@ -14,6 +14,10 @@ def test_the_demo_guide_says_fine_tune_first_then_pre_label(qtbot, tmp_path):
         run = p.add_run("small_fpn", {}, ["circle"])
         p.update_run(run, status="finished", checkpoint="runs/1/best.pth", best_map=0.71)
         step = demo_step(p)
+        assert step.action == "fine-tune"  # its checkpoint is not on disk: nothing to pre-label with
+        (p.root / "runs/1").mkdir(parents=True)
+        (p.root / "runs/1/best.pth").write_bytes(b"x")
+        step = demo_step(p)
         assert step.action == "pre-label" and "Pre-label the 3 scenes" in step.text
 
 
