@@ -36,13 +36,23 @@ from .start_weights import load_start as _load_start
 from . import distributed, recipe
 
 # planning (plan.py) and start-weight remapping (start_weights.py) live apart; their names stay importable here
-__all__ = ["TrainSettings", "IterationEvent", "EpochEvent", "TrainDone", "TrainingError", "split_of", "train",
+__all__ = ["TrainSettings", "RunStarted", "IterationEvent", "EpochEvent", "TrainDone", "TrainingError", "split_of", "train",
            "use_for_prelabeling", "MIN_REVIEWED"]
 
 MIN_REVIEWED = 2  # one to train on, one to validate
 EVENT_INTERVAL_S = 0.1  # at most ~10 IterationEvents per second
 GRAD_CLIP = 10.0
 LOSS_NAMES = ("loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg")
+
+
+@dataclass
+class RunStarted:
+    """The run is recorded in the store as `run_id` and about to train: the first event of a run."""
+
+    run_id: int
+    epochs: int | None  # planned epochs (None: until the time limit)
+    minutes: float | None
+    start: str  # the resolved starting point: coco, last, best or scratch
 
 
 @dataclass
@@ -175,6 +185,7 @@ class _Run:
                           "max_size": plan_.max_size, "settings": settings_record, "run_id": self.run_id}
         ended_together = False
         try:
+            yield RunStarted(self.run_id, plan_.epochs, plan_.minutes, plan_.start)
             done = yield from self._loop(model, plan_, classes, train_s, val_s, device)
             ended_together = True  # stop decisions are all-reduced: every rank leaves the loop here
         except GeneratorExit:  # the consumer closed the generator: record it as stopped

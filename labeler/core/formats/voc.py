@@ -89,17 +89,24 @@ def read_voc(path: str | os.PathLike, project_root: Path | None = None) -> Impor
     path = Path(path)
     if not path.exists():
         raise FormatError(path, "no such file or folder")
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*.xml") if is_voc(p))
-    if not files:
-        raise FormatError(path, "holds no Pascal VOC .xml files")
+    files = [path] if path.is_file() else sorted(path.rglob("*.xml"))
     data = ImportData()
     flagged = {k: 0 for k in FLAGS}
     classes: dict[str, None] = {}
+    other = 0
     for f in files:
-        item = _read_file(f, path if path.is_dir() else f.parent, project_root, flagged)
+        root = _parse(f)
+        if root.tag != "annotation" and path.is_dir():  # some other XML in the folder
+            other += 1
+            continue
+        item = _read_file(f, root, project_root, flagged)
         for b in item.boxes:
-            classes.setdefault(b.category)
+            classes.setdefault(b[0])
         data.images.append(item)
+    if not data.images:
+        raise FormatError(path, "holds no Pascal VOC .xml files")
+    if other:
+        data.skipped.append(f"{other:,} .xml files that are not VOC annotations were skipped")
     data.categories = list(classes)
     kept = [f"{k} ({n:,})" for k, n in flagged.items() if n]
     if kept:
@@ -115,8 +122,7 @@ def _number(node: _Node, tag: str, path: Path) -> float:
         raise FormatError(path, f"<{tag}> must be a number, found {raw!r}", (node.find(tag) or node).line) from None
 
 
-def _read_file(f: Path, dataset: Path, project_root: Path | None, flagged: dict) -> ImportedImage:
-    root = _parse(f)
+def _read_file(f: Path, root: _Node, project_root: Path | None, flagged: dict) -> ImportedImage:
     if root.tag != "annotation":
         raise FormatError(f, f"the root element is <{root.tag}>, not <annotation>", root.line)
     filename = root.value("filename")

@@ -8,14 +8,17 @@ ProjectSignals after each image is written, whatever thread wrote it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import traceback
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from labeler.core.errors import LabelerError
 from labeler.core.store import Project
 from labeler.gui import gc_guard
 from labeler.gui.background import BackgroundTask
@@ -29,6 +32,8 @@ from labeler.ml.models import ARCHITECTURES
 from labeler.ml.predict import SETTING_MODEL, ModelChoice, PredictionSettings, default_model_choice, model_label_names
 
 CURRENT, SELECTED, UNLABELED = "current", "selected", "unlabeled"
+
+log = logging.getLogger(__name__)
 
 
 class PrelabelThread(QThread):
@@ -68,7 +73,9 @@ class PrelabelThread(QThread):
             summary = run_prelabel(self.project, loaded, self.image_ids, self.labels, self.settings,
                                    progress=lambda done, total, r: self.progressed.emit(done, total, len(r.items)),
                                    cancelled=self._cancel.is_set)
-        except Exception as exc:  # shown to the user, never swallowed
+        except Exception as exc:  # shown to the user, never swallowed; a bug's traceback goes to the log
+            if not isinstance(exc, LabelerError):
+                log.error("Pre-labeling failed:\n%s", traceback.format_exc())
             self.failed.emit(str(exc) or type(exc).__name__)
         else:
             self.finished_run.emit(summary)

@@ -11,7 +11,8 @@ from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QCh
                               QValueAxis)
 from PySide6.QtCore import QDateTime, QMargins, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHeaderView, QLabel, QPushButton, QScrollArea, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from labeler.core.rounds import Progress, derive_rounds
 from labeler.core.words import counted
@@ -82,7 +83,7 @@ class ProgressPanel(QWidget):
         self.chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
         self.chart_view = QChartView(self.chart)
         self.chart_view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.chart_view.setMinimumHeight(160)
+        self.chart_view.setMinimumHeight(150)  # with the tabs beside it, fits a 1024 x 700 window
         self.timeline = QChart()
         self.timeline.setMargins(QMargins(2, 2, 2, 2))
         self.timeline.legend().hide()
@@ -92,12 +93,22 @@ class ProgressPanel(QWidget):
         self.timeline_view.setMinimumHeight(110)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(self.summary)
         layout.addWidget(self.chart_view, 2)
         layout.addWidget(self.timeline_view, 1)
         layout.addWidget(self.table)
         layout.addWidget(refresh, 0, Qt.AlignmentFlag.AlignRight)
+        # a short dock (the window at 1024 x 700) scrolls the panel rather than growing the window
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._timer.timeout.connect(self.refresh)
         for signal in (signals.images_changed, signals.boxes_changed, signals.runs_changed):

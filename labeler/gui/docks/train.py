@@ -49,7 +49,6 @@ class TrainPanel(QWidget):
         self._train_fn = train_fn
         self._thread: TrainThread | None = None
         self.live = LiveRun()  # the current (or last) run, as the panel saw it
-        self._runs_before = 0  # largest run id when the current run started
         self._view_run: int | None = None  # run shown in the chart; None: the live (or last) run
         self._runs: dict[int, dict] = {}
         #: ask_yes_no(title, text) -> bool; tests replace it
@@ -181,12 +180,12 @@ class TrainPanel(QWidget):
         thread.finished_run.connect(self._on_thread_finished_run)
         thread.failed.connect(self._on_thread_failed)
         thread.prepared.connect(self._on_thread_prepared)
+        thread.run_started.connect(self._on_thread_run_started)
         thread.decided.connect(self._on_thread_decided)
         thread.finished.connect(self._on_thread_finished)
         self._thread = thread
         self._note = ""
         self.live = LiveRun(settings)
-        self._runs_before = max(self._runs, default=0)
         self._view_run = None
         self.runs_table.clearSelection()
         self.chart.clear("This run", settings.epochs)
@@ -211,7 +210,7 @@ class TrainPanel(QWidget):
         thread = self._thread
         if thread is not None:
             for sig in (thread.iterations_ready, thread.epoch_ended, thread.finished_run, thread.failed,
-                        thread.finished):
+                        thread.prepared, thread.run_started, thread.decided, thread.finished):
                 sig.disconnect()
             thread.stop()
             thread.wait()
@@ -275,6 +274,10 @@ class TrainPanel(QWidget):
         self.reload_runs()
         self._select_run(done.run_id, redraw=self._view_run is not None)
 
+    def _on_thread_run_started(self, event) -> None:
+        self.live.run_id = event.run_id
+        self.reload_runs()
+
     def _on_thread_prepared(self, readiness) -> None:
         """What the run learns from stays above the progress lines; a warning, not a refusal."""
         self._note = "\n".join(readiness.lines())
@@ -306,9 +309,6 @@ class TrainPanel(QWidget):
         """Refill the run table from the store, keeping the selection."""
         selected = self.selected_run_id()
         self._runs = {r["id"]: r for r in self.project.runs()}
-        if self._thread is not None and self.live.run_id is None:
-            new = [i for i in self._runs if i > self._runs_before]
-            self.live.run_id = min(new) if new else None
         self.runs_table.fill(list(self._runs.values()))
         if selected is not None and selected in self._runs:
             self._select_run(selected, redraw=self._view_run == selected and self._view_run != self.live.run_id)

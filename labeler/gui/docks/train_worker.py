@@ -7,7 +7,7 @@ empty, so at most one such signal waits in the GUI's event queue however fast th
 no event waits for a later one to be delivered. Epoch events and the end of the run are signals of
 their own, emitted after the iterations before them were buffered.
 
-Events are told apart by their class name (IterationEvent, EpochEvent, TrainDone) rather than by
+Events are told apart by their class name (RunStarted, IterationEvent, EpochEvent, TrainDone) rather than by
 isinstance, so that this module need not import labeler.ml.train (and torch) at start-up, and so a
 test can drive it with a small generator of its own.
 """
@@ -37,6 +37,8 @@ class TrainThread(QThread):
 
     #: IterationEvents wait in the buffer: call take_iterations()
     iterations_ready = Signal()
+    #: the engine's RunStarted: the live run's id (announced, never guessed) and its plan
+    run_started = Signal(object)
     #: an EpochEvent
     epoch_ended = Signal(object)
     #: the TrainDone that ended the run (also after Stop)
@@ -93,6 +95,8 @@ class TrainThread(QThread):
                 kind = type(event).__name__
                 if kind == "IterationEvent":
                     self._buffer_iteration(event)
+                elif kind == "RunStarted":
+                    self.run_started.emit(event)
                 elif kind == "EpochEvent":
                     self.epoch_ended.emit(event)
                 elif kind == "TrainDone":

@@ -139,6 +139,23 @@ def test_cancel_keeps_finished_images(qtbot, env, monkeypatch):
     assert panel.status_label.text().startswith("Cancelled")
 
 
+def test_a_bug_in_the_run_is_shown_and_its_traceback_logged(qtbot, env, monkeypatch, caplog):
+    import labeler.ml.predict as predict
+
+    p, panel, _, ckpt = env
+    use_checkpoint(p, panel, ckpt)
+
+    def broken(*_a, **_k):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(predict, "run_prelabel", broken)
+    with caplog.at_level("ERROR", logger="labeler.gui.docks.prelabel"):
+        assert panel.run_on([im.id for im in p.images()])
+        wait_done(qtbot, panel)
+    assert panel.status_label.text() == "Pre-labeling failed: 'oops'"
+    assert "Traceback" in caplog.text and "KeyError" in caplog.text
+
+
 def test_project_without_classes_asks_which_to_bring_in(qtbot, env, monkeypatch):
     p, panel, _, ckpt = env
     panel.select_model(ModelChoice.checkpoint(ckpt, p.root))

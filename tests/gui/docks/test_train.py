@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 
 from labeler.gui.docks import train as tp
 from labeler.gui.project_signals import ProjectSignals
-from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainingError  # torch-free: torch loads lazily
+from labeler.ml.train import EpochEvent, IterationEvent, RunStarted, TrainDone, TrainingError  # torch-free: torch loads lazily
 
 ARCH = "fasterrcnn_mobilenet_v3_large_320_fpn"
 
@@ -41,6 +41,7 @@ class FakeEngine:
             raise self.fail
         epochs, per = self.epochs, self.iterations
         run_id = project.add_run(ARCH, {"epochs": epochs}, ["shape"])
+        yield RunStarted(run_id, epochs, None, "scratch")
         rows, best, best_ckpt, stopped, step, started = [], None, None, False, 0, time.monotonic()
         for epoch in range(1, epochs + 1):
             for it in range(1, per + 1):
