@@ -15,7 +15,8 @@ labeler: `labeler.ml.train.train` with default TrainSettings (only `minutes` and
 epoch checkpoint is copied when its EpochEvent arrives; afterwards (not timed) the checkpoint labeler
 would hand the user at each whole minute (the best by validation mAP so far) is scored on the
 held-out scenes with pycocotools (labeler.ml.evaluate.coco_map). Minutes before the first epoch
-ends score 0. Resolution is one epoch (EPOCH_IMAGES samples), so a minute uses the last epoch done by then.
+ends score 0. Resolution is one epoch (EPOCH_IMAGES samples), so a minute uses the last epoch done by then;
+the last mark scores what the run hands over (its last epoch may end a little after the budget).
 
 YOLO (--yolo-python PATH, an interpreter with ultralytics installed; never a labeler dependency):
 the same labeled scenes exported with labeler's YOLO exporter (same train/val split), `yolov8n.yaml`
@@ -212,8 +213,8 @@ def _curve(checkpoints: list[tuple[float, Path]], minutes: float, scorer) -> lis
     marks = _marks(minutes)
     for m in marks:
         done = [p for t, p in checkpoints if t <= m * 60 + 1e-6]
-        if not done and m == marks[-1] and checkpoints:  # a run's last epoch ends a little after its budget
-            done = [checkpoints[-1][1]]
+        if m == marks[-1] and checkpoints:  # the run's result: its last epoch ends a little after the budget
+            done = [p for _t, p in checkpoints]
         if not done:
             out.append((m, 0.0, 0.0))
             continue
