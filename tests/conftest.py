@@ -53,3 +53,13 @@ def _gc_on_the_gui_thread(request):
     gc_guard.install(request.getfixturevalue("qapp"))
     yield
     gc_guard.uninstall()
+
+
+@pytest.fixture
+def new_project(tmp_path):
+    """Make a project in tmp_path (see tests/projects.py); every one made is closed at the end."""
+    from tests.projects import ProjectMaker
+
+    maker = ProjectMaker(tmp_path)
+    yield maker
+    maker.close_all()

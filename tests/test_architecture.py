@@ -1,4 +1,5 @@
-"""The layering rules of ARCHITECTURE.md, checked on every test run."""
+"""The layering rules (core without Qt or torch, ml without Qt, no import circles), checked on every
+test run beside the import-linter contracts in pyproject.toml; docs/architecture.md describes them."""
 
 import ast
 import shutil

@@ -13,14 +13,14 @@ import sys
 from labeler import __version__
 
 #: Modules under labeler.cli that register subcommands, in --help order.
-SUBCOMMAND_MODULES = ["io", "prelabel", "train", "demo"]
+SUBCOMMAND_MODULES = ["io", "prelabel", "train", "stats", "demo"]
 
 
 def _build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
     parser = argparse.ArgumentParser(
         prog="labeler",
         description="Bounding-box annotation with Faster R-CNN pre-labeling and one-click fine-tuning. "
-        "Run `labeler DIR` to open an image folder in the app, or a subcommand for headless jobs.",
+        "Run `labeler DIR` to open an image folder in the app, `labeler --demo` to open the built-in demo project, or a subcommand for headless jobs.",
     )
     parser.add_argument("--version", action="version", version=f"labeler {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -39,7 +39,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labeler",
         description="Open the labeler app. Subcommands (run `labeler COMMAND --help`): "
-        "import, export, info, prelabel, train, demo.",
+        "import, export, info, prelabel, train, stats, queue, demo.",
     )
     parser.add_argument("folder", nargs="?", help="image folder to open as a project (default: the last one)")
     parser.add_argument("--demo", action="store_true", help="open the built-in demo project (created on first use)")
@@ -52,8 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     parser, commands = _build_parser()
     if argv and (argv[0] in commands or argv[0] in ("-h", "--help")):
         args = parser.parse_args(argv)
+        from labeler.cli.errors import fail
+        from labeler.core.errors import LabelerError
+
         try:
             return int(args.func(args) or 0)
+        except LabelerError as exc:  # the one error path of every subcommand
+            return fail(str(exc) or type(exc).__name__)
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
             return 130

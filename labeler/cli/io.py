@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from labeler.core.formats.coco import CocoFormatError, export_coco, export_predictions, import_coco
-from labeler.core.store import BOX_STATES, IMAGE_STATUSES, Project, StoreError
+from labeler.core.formats import EXPORT_FORMATS, IMPORT_FORMATS, export_project, import_path
+from labeler.core.formats.coco import export_predictions
+from labeler.core.formats.common import FormatError
+from labeler.core.store import BOX_STATES, IMAGE_STATUSES, NEEDS_REVIEW, REVIEWED, Project, StoreError
 from labeler.core.words import counted
 
 
@@ -46,8 +48,9 @@ def _open_and_scan(folder: str) -> Project:
 def cmd_import(args) -> int:
     try:
         with _open_and_scan(args.folder) as project:
-            report = import_coco(project, args.file, as_predictions=args.as_predictions, merge=args.merge)
-    except (StoreError, CocoFormatError) as exc:
+            report = import_path(project, args.file, args.format, as_predictions=args.as_predictions,
+                                 merge=args.merge, shapes=args.shapes)
+    except (StoreError, FormatError) as exc:
         return _fail(str(exc))
     print(report.summary())
     return 0
@@ -64,10 +67,10 @@ def cmd_export(args) -> int:
                 n = export_predictions(project, args.predictions)
                 print(f"Wrote {counted(n, 'prediction')} to {args.predictions}")
             if args.output:
-                counts = export_coco(project, args.output, all_images=args.all_images)
-                print(f"Wrote {counted(counts['images'], 'image')}, {counted(counts['annotations'], 'box')} and "
-                      f"{counted(counts['categories'], 'class')} to {args.output}")
-    except StoreError as exc:
+                report = export_project(project, args.format, args.output, all_images=args.all_images,
+                                        copy_images=args.copy_images, split=args.split)
+                print(report.summary())
+    except (StoreError, FormatError) as exc:
         return _fail(str(exc))
     return 0
 
@@ -88,7 +91,7 @@ def cmd_info(args) -> int:
         print(f"Project {project.root}")
         print(f"Images: {len(images)}")
         for s in IMAGE_STATUSES:
-            if counts[s] or s in ("unlabeled", "predicted", "reviewed"):
+            if counts[s] or s in NEEDS_REVIEW or s == REVIEWED:
                 print(f"  {s:<11} {counts[s]:>8}")
         by_cat = project.box_counts_by_category()
         cats = project.categories()
@@ -120,23 +123,35 @@ def cmd_info(args) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("import", help="import a COCO JSON file into a project",
-                       description="Import boxes from a COCO file (CVAT, Label Studio, Roboflow, labeler...). "
-                       "Images are matched by file_name (relative path, then base name); missing classes are "
-                       "created. Imported boxes are human and their images reviewed.")
+    p = sub.add_parser("import", help="import COCO, YOLO, Pascal VOC or labelme annotations into a project",
+                       description="Import boxes from a COCO file, a YOLO dataset (data.yaml, obj.data or "
+                       "classes.txt), Pascal VOC XML files or labelme JSON files. Images are matched by relative "
+                       "path, then base name; missing classes are created. Imported boxes are human and their "
+                       "images reviewed. A malformed file changes nothing and the message names its file and line.")
     p.add_argument("folder", help="the image folder (project)")
-    p.add_argument("file", help="COCO JSON file")
+    p.add_argument("file", metavar="PATH", help="a file, or a folder holding the annotations")
+    p.add_argument("--format", choices=IMPORT_FORMATS, default="auto",
+                   help="the annotations' format (default: recognised from what PATH holds)")
+    p.add_argument("--shapes", choices=("boxes", "all"), default="boxes",
+                   help="labelme: rectangles only (default), or polygons, circles and points as their bounding boxes")
     p.add_argument("--as-predictions", action="store_true",
                    help="annotations with a score come in as unreviewed predictions")
     p.add_argument("--merge", action="store_true",
                    help="keep the images' existing boxes (default: the file replaces them)")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="export the project as COCO JSON",
+    p = sub.add_parser("export", help="export the project as COCO JSON, a YOLO dataset or Pascal VOC",
                        description="Write the reviewed images and their human and accepted boxes as COCO JSON "
-                       "(atomically). Ids are stable across exports.")
+                       "(atomically; ids stable across exports), a YOLO dataset ready for "
+                       "`yolo detect train data=OUT/data.yaml`, or Pascal VOC folders; YOLO and VOC (and COCO "
+                       "with --split) use the train/val split fine-tuning uses.")
     p.add_argument("folder", help="the image folder (project)")
-    p.add_argument("-o", "--output", help="COCO JSON file to write")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="COCO: the .json file (a folder with --split); YOLO and VOC: the folder to write")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="coco", help="default: coco")
+    p.add_argument("--copy-images", action="store_true",
+                   help="YOLO and VOC: copy the images (default: symbolic links to them)")
+    p.add_argument("--split", action="store_true", help="COCO: write OUT/train.json and OUT/val.json")
     p.add_argument("--all-images", action="store_true",
                    help="include images not yet reviewed (with their human and accepted boxes)")
     p.add_argument("--predictions", metavar="FILE",

@@ -13,17 +13,13 @@ import sys
 import time
 from itertools import islice
 
-from labeler.core.store import Project, StoreError
-from labeler.ml.device import DEVICE_CHOICES, DeviceError
-from labeler.ml.models import ARCHITECTURES, DEFAULT_ARCHITECTURE, ModelError
+from labeler.core.store import Project
+from labeler.jobs.prelabel import SCOPES, UNLABELED_IMAGES
+from labeler.ml.device import DEVICE_CHOICES
+from labeler.ml.models import ARCHITECTURES, DEFAULT_ARCHITECTURE
 
 #: images each rank predicts between two hand-overs to rank 0
 ROUND = 32
-
-
-def _fail(msg: str) -> int:
-    print(f"labeler: error: {msg}", file=sys.stderr)
-    return 2
 
 
 def _choose_model(args, project):
@@ -39,26 +35,12 @@ def _choose_model(args, project):
 
 
 def _class_mapping(args, project, loaded, may_write: bool) -> dict[int, int]:
-    from labeler.ml import class_map
+    from labeler.jobs import prelabel as job
 
-    if args.classes:
-        if args.classes.strip() == "all":
-            wanted = class_map.usable_names(loaded.label_names)
-        else:
-            wanted = args.classes.split(",")
-        if may_write:
-            chosen = class_map.bring_in_classes(project, loaded.label_names, wanted)
-            print(f"Classes brought in: {', '.join(chosen)}", file=sys.stderr)
-    elif not project.categories():
-        raise ValueError("The project has no classes yet. Choose which of the model's classes to bring in with "
-                         "--classes NAME,NAME (or --classes all). The model's classes: "
-                         + ", ".join(class_map.usable_names(loaded.label_names)))
-    mapping = class_map.effective_map(project, loaded.key, loaded.label_names)
-    labels = class_map.label_to_category(project, loaded.label_names, mapping)
-    if not labels:
-        raise ValueError("None of the model's classes maps to a project class (by name, or in the class map saved "
-                         "for this model). Add classes with the model's names, or use --classes.")
-    return labels
+    if args.classes and may_write:
+        chosen = job.bring_in(project, loaded.label_names, args.classes)
+        print(f"Classes brought in: {', '.join(chosen)}", file=sys.stderr)
+    return job.class_mapping(project, loaded.key, loaded.label_names)
 
 
 def _distributed_setup(rank: int, world: int):
@@ -72,15 +54,12 @@ def _distributed_setup(rank: int, world: int):
 def cmd_prelabel(args) -> int:
     from tqdm import tqdm
 
-    from labeler.ml.checkpoint import CheckpointError
-    from labeler.ml.predict import (PredictionSettings, Summary, distributed_rank, images_to_prelabel,
-                                    load_model, predict_images, shard)
-    from labeler.ml.weights import WeightsError
+    from labeler.jobs import prelabel as job
+    from labeler.ml.distributed import from_environment
+    from labeler.ml.predict import Summary, load_model, predict_images, shard
 
-    try:
-        rank, world = distributed_rank()
-    except ValueError as exc:
-        return _fail(str(exc))
+    layout = from_environment()  # a bad RANK/WORLD_SIZE: DistributedError, said by labeler.cli.main
+    rank, world = layout.rank, layout.world_size
     dist = _distributed_setup(rank, world) if world > 1 else None
     project = None
     try:
@@ -89,7 +68,10 @@ def cmd_prelabel(args) -> int:
             from labeler.cli.io import _scan_with_progress
 
             _scan_with_progress(project)
-        device = args.device
+        # what the command line does not say comes from the project's saved Pre-label options
+        # (the other ranks cannot read the store before rank 0 has scanned it: they follow --device or auto)
+        saved = job.saved_options(project) if rank == 0 else {}
+        device = args.device or saved.get("device", "auto")
         if world > 1 and device in ("cuda", "auto"):
             import os
 
@@ -108,9 +90,10 @@ def cmd_prelabel(args) -> int:
                 choice = _choose_model(args, project)
                 loaded = load_model(choice, project_root=project.root, weights=args.weights, device=device)
                 labels = _class_mapping(args, project, loaded, may_write=False)
-        settings = PredictionSettings(score_threshold=args.score, nms_iou=args.nms_iou, max_boxes=args.max_boxes,
-                                      batch_size=args.batch_size, amp=not args.no_amp, threads=args.threads)
-        all_ids = images_to_prelabel(project, args.images) if rank == 0 else None
+        settings = job.prediction_settings(project, score_threshold=args.score, nms_iou=args.nms_iou,
+                                           max_boxes=args.max_boxes, batch_size=args.batch_size, amp=not args.no_amp,
+                                           threads=args.threads)
+        all_ids = job.images_to_prelabel(project, args.images) if rank == 0 else None
         if args.limit and rank == 0:
             all_ids = all_ids[: args.limit]
         if dist is not None:
@@ -120,9 +103,10 @@ def cmd_prelabel(args) -> int:
             all_ids = box[0]
         mine = shard(all_ids, rank, world)
         if rank == 0:
-            what = f"{len(all_ids)} {'unlabeled ' if args.images == 'unlabeled' else ''}images"
-            print(f"Pre-labeling {what} with {loaded.key} on {loaded.device}"
-                  + (f" across {world} ranks" if world > 1 else ""), file=sys.stderr)
+            line = job.PrelabelPlan(choice, tuple(all_ids), labels, settings).start_line(str(loaded.device))
+            print(line + (f" across {world} ranks" if world > 1 else "")
+                  + f" (score ≥ {settings.score_threshold:g}, overlap {settings.nms_iou:g}, "
+                  f"at most {settings.max_boxes} per image)", file=sys.stderr)
         summary = Summary()
         bar = tqdm(total=len(all_ids), unit="img", desc="Pre-labeling", file=sys.stderr, disable=rank != 0)
         start = time.perf_counter()
@@ -145,7 +129,7 @@ def cmd_prelabel(args) -> int:
                                     project.mark_unreadable(image_id, error)
                                 elif k:
                                     items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score)
-                                             for b in project.replace_predictions(image_id, items)]
+                                             for b in project.replace_predictions(image_id, items, model=loaded.key)]
                                 summary.images += 1
                                 summary.boxes += len(items)
                                 summary.failed += error is not None
@@ -161,8 +145,6 @@ def cmd_prelabel(args) -> int:
         if rank == 0:
             print(f"Pre-labeled {summary.line()}")
         return 0
-    except (StoreError, CheckpointError, WeightsError, ModelError, DeviceError, ValueError) as exc:
-        return _fail(str(exc))
     finally:
         if project is not None:
             project.close()
@@ -171,46 +153,44 @@ def cmd_prelabel(args) -> int:
 
 
 def cmd_weights(args) -> int:
+    from labeler.cli.errors import fail
     from labeler.ml import weights
 
-    try:
-        if args.action == "list":
-            for name in ARCHITECTURES:
-                w = weights.coco_weights(name)
-                state = "present" if w.present else "missing"
-                print(f"{name:<40} {state:<8} {w.path}")
-            return 0
-        if args.action == "download":
-            from tqdm import tqdm
-
-            if args.url and args.name == "all":
-                return _fail("--url names one file; give one model name with it")
-            names = list(ARCHITECTURES) if args.name == "all" else [args.name]
-            for name in names:
-                if weights.find_coco_weights(name) and not args.force:
-                    print(f"{name}: already at {weights.find_coco_weights(name)}")
-                    continue
-                bars = []
-
-                def progress(done, total, bars=bars, name=name):
-                    if not bars:  # made on the first byte, so an offline error prints no empty bar
-                        bars.append(tqdm(total=total or None, unit="B", unit_scale=True, unit_divisor=1024,
-                                         desc=name, file=sys.stderr))
-                    bars[0].n = done
-                    bars[0].refresh()
-
-                try:
-                    path = weights.download_coco_weights(name, progress=progress, url=args.url)
-                finally:
-                    for bar in bars:
-                        bar.close()
-                print(f"{name}: saved {path}")
-            return 0
-        path = weights.import_weights_file(args.file, args.model)
-        print(f"{args.model}: imported {args.file} as {path}")
+    if args.action == "list":
+        for name in ARCHITECTURES:
+            w = weights.coco_weights(name)
+            state = "present" if w.present else "missing"
+            print(f"{name:<40} {state:<8} {w.path}")
         return 0
-    except (weights.WeightsError, ModelError) as exc:
-        return _fail(str(exc))
+    if args.action == "download":
+        from tqdm import tqdm
+
+        if args.url and args.name == "all":
+            return fail("--url names one file; give one model name with it")
+        names = list(ARCHITECTURES) if args.name == "all" else [args.name]
+        for name in names:
+            if weights.find_coco_weights(name) and not args.force:
+                print(f"{name}: already at {weights.find_coco_weights(name)}")
+                continue
+            bars = []
+
+            def progress(done, total, bars=bars, name=name):
+                if not bars:  # made on the first byte, so an offline error prints no empty bar
+                    bars.append(tqdm(total=total or None, unit="B", unit_scale=True, unit_divisor=1024,
+                                     desc=name, file=sys.stderr))
+                bars[0].n = done
+                bars[0].refresh()
+
+            try:
+                path = weights.download_coco_weights(name, progress=progress, url=args.url)
+            finally:
+                for bar in bars:
+                    bar.close()
+            print(f"{name}: saved {path}")
+        return 0
+    path = weights.import_weights_file(args.file, args.model)
+    print(f"{args.model}: imported {args.file} as {path}")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -228,12 +208,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--checkpoint", metavar="PATH", help="a checkpoint written by `labeler train` (.pth + .json)")
     p.add_argument("--weights", metavar="PATH",
                    help="torchvision's own state-dict file for --model, instead of the downloaded one")
-    p.add_argument("--score", type=float, default=0.5, help="keep boxes scoring at least this (default 0.5)")
-    p.add_argument("--nms-iou", type=float, default=0.5, help="overlap above which boxes of a class merge (0.5)")
-    p.add_argument("--max-boxes", type=int, default=100, help="at most this many boxes per image (100)")
-    p.add_argument("--images", choices=("unlabeled", "all"), default="unlabeled",
-                   help="unlabeled: images with no boxes and not reviewed (default); all: every readable image")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto: CUDA, then MPS, then CPU")
+    p.add_argument("--score", type=float, default=None,
+                   help="keep boxes scoring at least this (default: the project's saved threshold, else 0.5)")
+    p.add_argument("--nms-iou", type=float, default=None,
+                   help="overlap above which boxes of a class merge (default: the project's, else 0.5)")
+    p.add_argument("--max-boxes", type=int, default=None,
+                   help="at most this many boxes per image (default: the project's, else 100)")
+    p.add_argument("--images", choices=SCOPES, default=UNLABELED_IMAGES,
+                   help="unlabeled: images with no boxes and not reviewed (default); not-reviewed: every readable "
+                   "image not yet reviewed; all: every readable image")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default=None,
+                   help="auto: CUDA, then MPS, then CPU (default: the project's saved device, else auto)")
     p.add_argument("--batch-size", type=int, default=None, help="images per forward (default: 1 on CPU, 4 on GPU)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: all cores)")
     p.add_argument("--no-amp", action="store_true", help="full precision on CUDA (default: mixed precision)")

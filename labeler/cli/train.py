@@ -1,7 +1,9 @@
 """`labeler train DIR`: fine-tune a detector on the project's reviewed images.
 
-Prints one line per epoch (losses, validation mAP) and the best checkpoint at the end, then makes
-that checkpoint the project's pre-labeling model. Ctrl+C stops like the app's Stop button (after
+Says first what it will learn from (reviewed images, boxes per class; a warning when that is little),
+prints one line per epoch (losses, validation mAP) and the best checkpoint at the end, then makes
+that checkpoint the pre-labeling model only if it beats the current one on the same validation
+images, or with --use (labeler.jobs.train decides, for the window too). Ctrl+C stops like the app's Stop button (after
 the current iteration, keeping the best checkpoint); a second Ctrl+C aborts at once.
 
 Under `torchrun --nproc_per_node=N -m labeler train DIR ...` every rank runs the same engine with
@@ -14,11 +16,6 @@ import argparse
 import signal
 import sys
 import threading
-
-
-def _fail(msg: str) -> int:
-    print(f"labeler: error: {msg}", file=sys.stderr)
-    return 2
 
 
 class _StopOnInterrupt:
@@ -60,11 +57,13 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_train(args) -> int:
-    from labeler.core.store import Project, StoreError
+    from labeler.cli.errors import fail
+    from labeler.core.store import Project
+    from labeler.jobs import train as job
     from labeler.ml import distributed
-    from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainingError, TrainSettings, train, use_for_prelabeling
+    from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainSettings, train, use_for_prelabeling
 
-    dist = distributed.from_environment()
+    dist = distributed.from_environment()  # a bad RANK/WORLD_SIZE: DistributedError, said by labeler.cli.main
     main = dist.is_main
     augment = {} if args.augment is None else {"augment": args.augment}
     settings = TrainSettings(architecture=args.model, epochs=args.epochs, minutes=args.minutes,
@@ -72,11 +71,11 @@ def cmd_train(args) -> int:
                              lr=args.lr, val_fraction=args.val_fraction, seed=args.seed, workers=args.workers,
                              repeat=args.repeat, min_size=args.size, **augment,
                              max_size=round(args.size * 1.4) if args.size else None)
-    try:
-        # one writer per project: the other ranks only read (they receive the label snapshot anyway)
-        project = Project.open(args.folder, readonly=not main, create=False)
-    except StoreError as exc:
-        return _fail(str(exc))
+    # one writer per project: the other ranks only read (they receive the label snapshot anyway)
+    project = Project.open(args.folder, readonly=not main, create=False)
+    if main:  # what it will learn from, and a warning (not a refusal) when that is little
+        for line in job.readiness(project).lines():
+            print(line, file=sys.stderr, flush=True)
     done = None
     bar = None
     try:
@@ -102,10 +101,6 @@ def cmd_train(args) -> int:
                     print(_epoch_line(ev), flush=True)
                 elif isinstance(ev, TrainDone):
                     done = ev
-    except TrainingError as exc:
-        return _fail(str(exc))
-    except StoreError as exc:
-        return _fail(str(exc))
     finally:
         if bar is not None:
             bar.close()
@@ -113,15 +108,18 @@ def cmd_train(args) -> int:
     if not main:
         return 0
     if done is None:
-        return _fail("training ended without a result")
+        return fail("training ended without a result")
     print(done.message)
     if done.best_checkpoint is None:
         print("No checkpoint was written (stopped before the first epoch ended).")
         return 1 if done.stopped else 0
     print(f"Best checkpoint: {done.best_checkpoint}")
     with Project.open(args.folder) as project:
-        use_for_prelabeling(project, done.best_checkpoint)
-    print(f"It is now the pre-labeling model: `labeler prelabel {args.folder}` uses it.")
+        decision = job.decide(project, done.best_checkpoint, done.best_map50, done.run_id, force=args.use,
+                              device=args.device)
+        if decision.use:
+            use_for_prelabeling(project, done.best_checkpoint)
+    print(decision.message + (f" `labeler prelabel {args.folder}` uses it." if decision.use else ""))
     return 0
 
 
@@ -161,7 +159,8 @@ def register(subparsers) -> None:
         "train", help="fine-tune a detector on the reviewed images",
         description="Fine-tune a Faster R-CNN on the project's reviewed images (accepted and drawn boxes; "
         "reviewed images without boxes teach what is not an object). Prints one line per epoch and the best "
-        "checkpoint, which then becomes the pre-labeling model. Ctrl+C stops after the current iteration and "
+        "checkpoint, which then becomes the pre-labeling model if it beats the current one on the same validation images "
+        "(or with --use). Without --from it continues from the project's best checkpoint when its classes fit. Ctrl+C stops after the current iteration and "
         "keeps the best checkpoint. Runs under `torchrun --nproc_per_node=N -m labeler train ...` with "
         "DistributedDataParallel.")
     p.add_argument("folder", metavar="DIR", help="the project folder")
@@ -174,7 +173,10 @@ def register(subparsers) -> None:
                    help="architecture: " + ", ".join(names) + " (default: the small model on a CPU)")
     p.add_argument("--from", dest="start", choices=["coco", "last", "scratch", "auto"], default="auto",
                    help="start from COCO weights (new box predictor), the project's last checkpoint, or random "
-                   "weights (default: COCO when the weights are on this computer, else scratch)")
+                   "weights (default auto: the project's best checkpoint when its classes fit, else COCO when the "
+                   "weights are on this computer, else scratch)")
+    p.add_argument("--use", action="store_true",
+                   help="make the new run the pre-labeling model even if the current one scores better")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--batch-size", type=_positive_int, metavar="N", help="images per iteration (per process)")
     p.add_argument("--lr", type=_positive_float, help="peak learning rate (AdamW)")

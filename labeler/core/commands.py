@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
+from . import history
 from .store import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, Box, Category, Project
 
 
@@ -60,7 +61,9 @@ class DeleteBoxes(Command):
         return "Delete box" if len(self.box_ids) == 1 else f"Delete {len(self.box_ids)} boxes"
 
     def redo(self, project):
-        self.deleted = project.delete_boxes(self.box_ids)
+        with project.batch():  # a prediction deleted by hand is rejected (undo's restore clears it)
+            self.deleted = project.delete_boxes(self.box_ids)
+            history.record_fate(project, self.box_ids, history.REJECTED)
 
     def undo(self, project):
         project.restore_boxes(self.deleted)
@@ -68,7 +71,7 @@ class DeleteBoxes(Command):
 
 @dataclass
 class SetBoxRect(Command):
-    """Move or resize one box. Consecutive nudges of the same box merge into one step."""
+    """Move or resize one box (a mouse drag or resize: one gesture, one step; it does not merge)."""
 
     box_id: int
     rect: tuple[float, float, float, float]
@@ -100,12 +103,10 @@ class MoveBoxes(Command):
     def redo(self, project):
         self.before = project.boxes_by_ids(self.box_ids)
         with project.batch():
+            # the canvas already limited (dx, dy) to keep the group inside (gui.canvas.geometry.group_delta);
+            # the store clips whatever else with core.geometry.clip_box
             for b in self.before:
-                img = project.image(b.image_id)
-                # keep the box whole inside the image: shift the delta, not the size
-                dx = min(max(self.dx, -b.x1), img.width - b.x2) if img.width else self.dx
-                dy = min(max(self.dy, -b.y1), img.height - b.y2) if img.height else self.dy
-                project.set_box_rect(b.id, b.x1 + dx, b.y1 + dy, b.x2 + dx, b.y2 + dy)
+                project.set_box_rect(b.id, b.x1 + self.dx, b.y1 + self.dy, b.x2 + self.dx, b.y2 + self.dy)
 
     def undo(self, project):
         project.update_boxes(self.before)
@@ -151,37 +152,26 @@ class ReviewImage(Command):
     accepted: list[Box] = field(default_factory=list)
     deleted: list[Box] = field(default_factory=list)
     was_reviewed: bool = False
+    was_threshold: float | None = None
 
     def redo(self, project):
         self.was_reviewed = project.image(self.image_id).reviewed
         preds = [b for b in project.boxes(self.image_id) if b.state == PREDICTED]
-        keep = [b.id for b in preds if (b.score if b.score is not None else 1.0) >= self.min_score]
+        keep = [b.id for b in preds if not b.hidden_at(self.min_score)]
         drop = [b.id for b in preds if b.id not in set(keep)]
         with project.batch():
             self.deleted = project.delete_boxes(drop)
+            history.record_fate(project, drop, history.NOT_SHOWN)  # hidden by the slider, not rejected
             self.accepted = project.set_box_state(keep, ACCEPTED)
             project.set_reviewed(self.image_id, True)
+            self.was_threshold = history.set_review_threshold(project, self.image_id, self.min_score)
 
     def undo(self, project):
         with project.batch():
             project.update_boxes(self.accepted)
             project.restore_boxes(self.deleted)
             project.set_reviewed(self.image_id, self.was_reviewed)
-
-
-@dataclass
-class SetReviewed(Command):
-    image_id: int
-    reviewed: bool
-    text: str = "Mark reviewed"
-    was: bool = False
-
-    def redo(self, project):
-        self.was = project.image(self.image_id).reviewed
-        project.set_reviewed(self.image_id, self.reviewed)
-
-    def undo(self, project):
-        project.set_reviewed(self.image_id, self.was)
+            history.set_review_threshold(project, self.image_id, self.was_threshold)
 
 
 # ---------------------------------------------------------------------- categories

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from .errors import LabelerError
+
 #: File extensions a project scan picks up (compared in lower case).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -43,7 +45,7 @@ _TRANSPOSE_METHOD = {
 }
 
 
-class ImageLoadError(Exception):
+class ImageLoadError(LabelerError):
     """An image file could not be read; the message names the file and the cause."""
 
     def __init__(self, path: str | os.PathLike, cause: str):

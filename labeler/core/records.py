@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import LabelerError
+
 # Box states and sources
 PREDICTED = "predicted"  # proposed by a model, not yet reviewed
 ACCEPTED = "accepted"  # a model's box a person accepted
@@ -14,13 +16,17 @@ BOX_STATES = (PREDICTED, ACCEPTED, HUMAN)
 SOURCE_HUMAN = "human"
 SOURCE_MODEL = "model"
 
-# Image statuses (derived)
-UNLABELED = "unlabeled"
-PREDICTED_STATUS = "predicted"
+# Image statuses (derived, in the user's words; see ImageRecord.status). Distinct from the box
+# states above: an image is "pre-labeled", a box "predicted".
+UNLABELED = "unlabeled"  # no boxes at all
+PRELABELED = "pre-labeled"  # has predictions nobody has reviewed yet
+IN_PROGRESS = "in progress"  # only people's (or accepted) boxes, not marked reviewed
 REVIEWED = "reviewed"
 UNREADABLE = "unreadable"
 MISSING = "missing"
-IMAGE_STATUSES = (UNLABELED, PREDICTED_STATUS, REVIEWED, UNREADABLE, MISSING)
+IMAGE_STATUSES = (UNLABELED, PRELABELED, IN_PROGRESS, REVIEWED, UNREADABLE, MISSING)
+#: the statuses of images that still need a person's review
+NEEDS_REVIEW = (UNLABELED, PRELABELED, IN_PROGRESS)
 
 #: Default colours for new categories, distinct on light and dark images.
 PALETTE = (
@@ -31,7 +37,7 @@ PALETTE = (
 MIN_BOX_SIZE = 1.0  # pixels; boxes smaller than this in either side are degenerate
 
 
-class StoreError(Exception):
+class StoreError(LabelerError):
     """A request the store cannot satisfy; the message is meant for the user."""
 
 
@@ -53,15 +59,30 @@ class ImageRecord:
 
     @property
     def status(self) -> str:
+        """The one image status rule: missing, then unreadable, then reviewed, then pre-labeled (any
+        unreviewed prediction), in progress (only people's or accepted boxes), unlabeled."""
         if self.missing:
             return MISSING
         if self.error:
             return UNREADABLE
         if self.reviewed:
             return REVIEWED
+        if self.predicted_count:
+            return PRELABELED
         if self.box_count:
-            return PREDICTED_STATUS
+            return IN_PROGRESS
         return UNLABELED
+
+    @property
+    def needs_review(self) -> bool:
+        """Readable, present and not yet reviewed: what "next image to review" and pre-labeling
+        "the images not reviewed" pick from."""
+        return self.status in NEEDS_REVIEW
+
+    @property
+    def usable(self) -> bool:
+        """Present, readable and of known size: an image boxes can be drawn on, trained and exported."""
+        return not self.missing and not self.error and bool(self.width) and bool(self.height)
 
     @property
     def file_name(self) -> str:
@@ -102,6 +123,16 @@ class Box:
     @property
     def rect(self) -> tuple[float, float, float, float]:
         return (self.x1, self.y1, self.x2, self.y2)
+
+    @property
+    def shown_score(self) -> float:
+        """The score the threshold compares: a box without one (a person's) counts as certain."""
+        return self.score if self.score is not None else 1.0
+
+    def hidden_at(self, threshold: float) -> bool:
+        """Is this a prediction the "Show predictions >=" threshold hides? People's and accepted
+        boxes never are."""
+        return self.state == PREDICTED and self.shown_score < threshold
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+from .history import HISTORY_SCHEMA, HISTORY_MIGRATION
+
+SCHEMA_VERSION = 2
 
 SCHEMA = [
     """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
@@ -54,5 +56,8 @@ SCHEMA = [
     )""",
 ]
 
-# Migrations: MIGRATIONS[v] upgrades a store at version v to v + 1.
-MIGRATIONS: dict[int, list[str]] = {}
+# Version 2: predictions as proposed, time and edits per image (labeler.core.history).
+SCHEMA += HISTORY_SCHEMA
+
+# Migrations: MIGRATIONS[v] upgrades a store at version v to v + 1 (all in one transaction).
+MIGRATIONS: dict[int, list[str]] = {1: HISTORY_SCHEMA + HISTORY_MIGRATION}

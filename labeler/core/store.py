@@ -24,13 +24,14 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from . import history
 from .lock import lock_project
 
 # The value types, states and errors live in records.py, the tables in schema.py, the folder walk in
 # scan.py; callers import them from here as well, as they did before the split.
 from .records import (  # noqa: F401
-    ACCEPTED, BOX_STATES, HUMAN, IMAGE_STATUSES, MIN_BOX_SIZE, MISSING, PALETTE, PREDICTED, PREDICTED_STATUS,
-    REVIEWED, SOURCE_HUMAN, SOURCE_MODEL, UNLABELED, UNREADABLE, Box, Category, ImageRecord, ProjectLockedError,
+    ACCEPTED, BOX_STATES, HUMAN, IMAGE_STATUSES, MIN_BOX_SIZE, MISSING, NEEDS_REVIEW, PALETTE, PREDICTED,
+    PRELABELED, IN_PROGRESS, REVIEWED, SOURCE_HUMAN, SOURCE_MODEL, UNLABELED, UNREADABLE, Box, Category, ImageRecord, ProjectLockedError,
     ScanResult, StoreError,
 )
 from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION  # noqa: F401
@@ -353,8 +354,11 @@ class Project:
     def update_boxes(self, boxes: Iterable[Box]) -> None:
         return self._boxes.update(boxes)
 
-    def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True) -> list[Box]:
-        return self._boxes.replace_predictions(image_id, items, skip_degenerate=skip_degenerate)
+    def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True,
+                            model: str = history.UNKNOWN_MODEL) -> list[Box]:
+        """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay.
+        `model` (its key) is kept with each proposed box (labeler.core.history)."""
+        return self._boxes.replace_predictions(image_id, items, skip_degenerate=skip_degenerate, model=model)
 
     # settings (tables/settings.py)
     def get_setting(self, key: str, default=None):

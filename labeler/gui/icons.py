@@ -19,6 +19,8 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
+from labeler.core.errors import LabelerError
+
 if TYPE_CHECKING:  # importlib.resources.abc is 3.11+; labeler still runs on 3.10
     from importlib.resources.abc import Traversable
 
@@ -53,7 +55,7 @@ _TOOLBAR_SIZES = (16, 24, 32, 48, 64)
 _CHECKOUT_RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
-class MissingResourceError(FileNotFoundError):
+class MissingResourceError(LabelerError, FileNotFoundError):
     """An icon file that labeler ships could not be found: the installation is incomplete."""
 
 

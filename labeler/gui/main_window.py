@@ -1,7 +1,8 @@
 """The annotation window: a composition root that builds the panels, wires them and persists layout.
 
-It holds the Project, its ProjectSignals, the one QUndoStack and its UndoReporter, and owns the
-actions (menus, toolbar, shortcuts). Domain work happens in labeler.core through commands and in
+It holds the Project, its ProjectSignals, the one QUndoStack and its UndoReporter. The actions,
+menus and toolbar are a table in window_actions.py; scan, import and export run through the
+JobRunner (job_runner.py). Domain work happens in labeler.core through commands and in
 workers; nothing here decides what a box or an image is.
 
 Other panels (pre-labeling, training) join through `add_dock` and `menu`, and follow the image the
@@ -13,13 +14,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
-                               QSlider, QToolBar, QWidget)
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QUndoStack
+from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
+                               QVBoxLayout, QWidget)
 
 from labeler.core.store import Project, StoreError
-from labeler.gui import settings
+from labeler.gui import settings, window_actions
 from labeler.gui.background import BackgroundTask
 from labeler.gui.docks.boxes import BoxList
 from labeler.gui.canvas.view import Canvas
@@ -27,9 +28,12 @@ from labeler.gui.docks.classes import ClassPanel
 from labeler.gui.docks.prelabel import PrelabelPanel
 from labeler.gui.docks.train import TrainPanel
 from labeler.gui.docks.images import ImageListModel, ImageListPanel
+from labeler.gui.job_runner import JobRunner
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.dialogs.shortcuts import ShortcutsDialog
+from labeler.gui.guide import GuideBar
 from labeler.gui.undo import UndoReporter
+from labeler.gui.loop import install as install_review_loop
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ PREFETCH_AHEAD = 2
 GESTURES = [
     ("Zoom around the cursor", "Mouse wheel"),
     ("Pan", "Middle-drag, Space+drag"),
+    ("Select the next / previous box (reaches boxes under others)", "Tab, Shift+Tab"),
     ("Nudge the selected boxes (10 px with Shift)", "Arrow keys"),
     ("Select boxes", "Click, drag a rubber band"),
     ("Set the selection's class to the n-th class (nothing selected: 1 = zoom 100 %)", "1 – 9"),
@@ -56,16 +61,6 @@ def show_information(parent: QWidget | None, title: str, text: str) -> None:
     QMessageBox.information(parent, title, text)
 
 
-def _icon(name: str):
-    try:
-        from labeler.gui.icons import icon
-
-        return icon(name)
-    except Exception as exc:  # an incomplete install shows text buttons, it does not fail
-        log.warning("No icon %s: %s", name, exc)
-        return None
-
-
 class MainWindow(QMainWindow):
     #: the image shown on the canvas changed (image id)
     current_image_changed = Signal(int)
@@ -79,8 +74,9 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.reporter = UndoReporter(self)
         self._current: int | None = None
-        self._tasks: dict[str, BackgroundTask] = {}
-        self._pool = QThreadPool(self)  # our own, so closing waits for a scan or export, not for others' work
+        self.jobs = JobRunner(self)
+        self.jobs.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.jobs.failed.connect(lambda name, text: show_warning(self, name, text))
         self._layout_restored = False
         self.docks: dict[str, QDockWidget] = {}
         self._menus: dict[str, QMenu] = {}
@@ -88,7 +84,15 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
 
         self.canvas = Canvas(project, self.signals, self.undo_stack, self.reporter, self)
-        self.setCentralWidget(self.canvas)
+        # the demo's guide (hidden on every other project) sits above the canvas
+        self.guide = GuideBar(project, lambda: self.show_dock("Fine-tune"), lambda: self.show_dock("Pre-label"))
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.guide)
+        central_layout.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
         self.image_model = ImageListModel(project, self)
         self.image_panel = ImageListPanel(self.image_model)
         self.class_panel = ClassPanel(project, self.signals, self.undo_stack, self.reporter)
@@ -96,9 +100,9 @@ class MainWindow(QMainWindow):
         self.prelabel_panel = PrelabelPanel(project, self.signals)
         self.train_panel = TrainPanel(project, self.signals)
 
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
+        self.actions_by_name = window_actions.make_window_actions(self)
+        window_actions.build_menus(self, self.actions_by_name, self.canvas.edit_actions)
+        self.toolbar = window_actions.build_toolbar(self, self.actions_by_name)
         self._build_status_bar()
         self.add_dock("Images", self.image_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock("Classes", self.class_panel)
@@ -111,9 +115,12 @@ class MainWindow(QMainWindow):
         self.docks["Boxes"].raise_()
         # the default layout: narrow side panels, the canvas gets the room (a saved layout overrides it)
         self.resizeDocks([self.docks["Images"], self.docks["Classes"]], [250, 290], Qt.Orientation.Horizontal)
+        # the class list is short; the tabs under it (Fine-tune's chart above all) get the height
+        self.resizeDocks([self.docks["Classes"], self.docks["Boxes"]], [170, 700], Qt.Orientation.Vertical)
         self._wire()
+        self.review_loop = install_review_loop(self)  # time per image, review order, Progress dock
         self.canvas.set_default_category(self.class_panel.default_category())
-        self.score_slider.setValue(round(settings.score_threshold() * 100))
+        self.score_slider.setValue(round(settings.score_threshold(project) * 100))
         self._on_score_slider_changed(self.score_slider.value())
         self.resize(1280, 820)
         last = project.get_setting(LAST_IMAGE_KEY)
@@ -169,136 +176,9 @@ class MainWindow(QMainWindow):
         if changed:
             self.current_image_changed.emit(image_id)
 
-    # ------------------------------------------------------------------ actions
-    def _action(self, key: str, text: str, slot, shortcuts=(), icon: str | None = None, tip: str = "") -> QAction:
-        a = QAction(text, self)
-        a.setObjectName(f"action_{key}")
-        a.setShortcuts([QKeySequence(s) for s in shortcuts])
-        if icon and (ic := _icon(icon)) is not None:
-            a.setIcon(ic)
-        if tip:
-            a.setStatusTip(tip)
-        if shortcuts:  # the toolbar shows icons only: the tool tip names the keys
-            first = QKeySequence(shortcuts[0]).toString(QKeySequence.SequenceFormat.NativeText)
-            a.setToolTip(f"{text.replace('&', '').rstrip('…')} ({first})")
-        a.triggered.connect(lambda _checked=False: slot())
-        self.addAction(a)  # shortcuts work whichever panel has focus
-        self.actions_by_name[key] = a
-        return a
-
-    def _build_actions(self) -> None:
-        self.actions_by_name: dict[str, QAction] = {}
-        A = self._action
-        A("open", "&Open folder…", self.choose_folder, [QKeySequence.StandardKey.Open], "open-folder")
-        A("rescan", "&Rescan folder", self.rescan, ["F5"], tip="Look for new, changed and removed images")
-        A("import", "&Import COCO…", lambda: self.choose_import(False), icon="import")
-        A("import_predictions", "Import COCO &predictions…", lambda: self.choose_import(True))
-        A("export", "&Export COCO…", self.choose_export, ["Ctrl+E"], "export")
-        A("quit", "&Quit", self.close, [QKeySequence.StandardKey.Quit])
-        undo = self.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcuts([QKeySequence("Ctrl+Z")])
-        redo = self.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for key, a, ic in (("undo", undo, "undo"), ("redo", redo, "redo")):
-            a.setObjectName(f"action_{key}")
-            if (i := _icon(ic)) is not None:
-                a.setIcon(i)
-            self.addAction(a)
-            self.actions_by_name[key] = a
-        A("copy_previous", "Copy boxes from the &previous image", self.copy_from_previous, ["Ctrl+Shift+V"])
-        A("next", "&Next image", lambda: self.step(1), ["D", "Right"], "next-image")
-        A("previous", "&Previous image", lambda: self.step(-1), ["A", "Left"], "previous-image")
-        A("next_unreviewed", "Next image &not reviewed", self.next_not_reviewed, ["Shift+D"])
-        A("first", "&First image", lambda: self.go_to_image(self.image_model.first()), ["Home"])
-        A("last", "&Last image", lambda: self.go_to_image(self.image_model.last()), ["End"])
-        A("zoom_100", "Zoom &100 %", self.canvas.zoom_100, ["Ctrl+1"], "zoom-100")
-        A("find", "Filter images by &name", self._focus_filter, [QKeySequence.StandardKey.Find])
-        A("shortcuts", "&Keyboard shortcuts", self.show_shortcuts, ["F1"])
-        A("about", "&About labeler", self._about)
-        A("prelabel_panel", "&Pre-label images…", lambda: self.show_dock("Pre-label"), ["Ctrl+Shift+P"])
-        A("train_panel", "&Fine-tune the model…", lambda: self.show_dock("Fine-tune"), ["Ctrl+Shift+T"],
-          tip="Train on the reviewed images in the background, with a live chart")
-        prelabel_current = self.prelabel_panel.prelabel_current_action
-        prelabel_current.setObjectName("action_prelabel_current")
-        self.addAction(prelabel_current)
-        self.actions_by_name["prelabel_current"] = prelabel_current
-        for key, a in self.canvas.edit_actions.items():
-            if a not in self.actions():
-                self.addAction(a)
-            self.actions_by_name.setdefault(key, a)
-
-    def _build_menus(self) -> None:
-        acts, canvas_acts = self.actions_by_name, self.canvas.edit_actions
-        f = self.menu("File")
-        f.addAction(acts["open"])
-        self.recent_menu = f.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        f.addAction(acts["rescan"])
-        f.addSeparator()
-        for k in ("import", "import_predictions", "export"):
-            f.addAction(acts[k])
-        f.addSeparator()
-        f.addAction(acts["quit"])
-        e = self.menu("Edit")
-        e.addActions([acts["undo"], acts["redo"]])
-        e.addSeparator()
-        view_keys = {"fit", "cancel"}
-        for key, a in canvas_acts.items():
-            if key not in view_keys:
-                e.addAction(a)
-        e.addAction(acts["copy_previous"])
-        v = self.menu("View")
-        for key in ("fit", "cancel"):
-            if key in canvas_acts:
-                v.addAction(canvas_acts[key])
-        v.addAction(acts["zoom_100"])
-        v.addAction(acts["find"])
-        v.addSeparator()
-        g = self.menu("Go")
-        for k in ("next", "previous", "next_unreviewed", "first", "last"):
-            g.addAction(acts[k])
-        m = self.menu("Model")
-        for k in ("prelabel_current", "prelabel_panel", "train_panel"):
-            m.addAction(acts[k])
-        h = self.menu("Help")
-        h.addActions([acts["shortcuts"], acts["about"]])
-
-    def _build_toolbar(self) -> None:
-        tb = QToolBar("Tools", self)
-        tb.setObjectName("toolbar_main")
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        self.addToolBar(tb)
-        acts, canvas_acts = self.actions_by_name, self.canvas.edit_actions
-        tb.addAction(acts["open"])
-        tb.addSeparator()
-        tb.addActions([acts["previous"], acts["next"]])
-        tb.addSeparator()
-        toolbar_icons = {"draw": "draw-box", "delete": "delete", "accept": "accept",
-                         "accept_image": "accept-image", "fit": "fit-window"}
-        for key, icon_name in toolbar_icons.items():
-            if key in canvas_acts:
-                a = canvas_acts[key]
-                if a.icon().isNull() and (ic := _icon(icon_name)) is not None:
-                    a.setIcon(ic)
-                tb.addAction(a)
-        tb.addActions([acts["undo"], acts["redo"]])
-        tb.addSeparator()
-        self.score_label = QLabel()
-        self.score_slider = QSlider(Qt.Orientation.Horizontal)
-        self.score_slider.setRange(0, 100)
-        self.score_slider.setFixedWidth(140)
-        self.score_slider.setToolTip("Predictions scored below this are hidden (and Ctrl+Enter deletes them)")
-        tb.addWidget(QLabel(" Show predictions ≥ "))
-        tb.addWidget(self.score_slider)
-        tb.addWidget(self.score_label)
-        tb.addSeparator()
-        tb.addAction(acts["export"])
-        self.toolbar = tb
-        self.menu("View").addAction(tb.toggleViewAction())
-
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
-        self.progress = QProgressBar(maximumWidth=180, visible=False)
+        self.progress = self.jobs.progress
         self.size_label, self.cursor_label, self.zoom_label, self.count_label = (QLabel() for _ in range(4))
         self.count_label.setToolTip("Reviewed images / all images in the project")
         sb.addPermanentWidget(self.progress)
@@ -314,6 +194,7 @@ class MainWindow(QMainWindow):
         c.selection_changed.connect(self.box_list.select_boxes)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.image_shown.connect(lambda _i: self._show_image_status())
+        c.next_requested.connect(self.next_not_reviewed)  # Space: accepted, on to the next to review
         self.box_list.selection_requested.connect(c.select_boxes)
         self.class_panel.default_category_changed.connect(c.set_default_category)
         self.image_panel.image_activated.connect(self.go_to_image)
@@ -323,10 +204,14 @@ class MainWindow(QMainWindow):
         self.train_panel.prelabel_requested.connect(self._prelabel_after_training)
         self.image_model.modelReset.connect(lambda: self.image_panel.select_image(self._current))
         self.signals.boxes_changed.connect(self.image_model.refresh)
+        self.signals.runs_changed.connect(self.guide.refresh)
+        self.signals.settings_changed.connect(self.guide.refresh)
         self.signals.images_changed.connect(self.image_model.refresh)
         self.reporter.image_touched.connect(self.go_to_image)
         self.reporter.failed.connect(self._on_edit_failed)
         self.score_slider.valueChanged.connect(self._on_score_slider_changed)
+        self.score_slider.sliderReleased.connect(
+            lambda: settings.set_score_threshold(self.project, self.score_slider.value() / 100))
         self._on_counts_changed()
 
     def _update_model_context(self) -> None:
@@ -352,7 +237,8 @@ class MainWindow(QMainWindow):
         self.score_label.setText(f"{value / 100:.2f} ")
         self.canvas.set_score_threshold(value / 100)
         self.box_list.set_score_threshold(value / 100)
-        settings.set_score_threshold(value / 100)
+        if not self.score_slider.isSliderDown():  # a drag saves once, on release
+            settings.set_score_threshold(self.project, value / 100)
 
     def _on_edit_failed(self, text: str) -> None:
         self.statusBar().showMessage(text, 10000)
@@ -370,6 +256,15 @@ class MainWindow(QMainWindow):
             self.size_label.setText(f"{rec.width} x {rec.height} px  ·  {rec.status}")
 
     # ------------------------------------------------------------------ navigation
+    def go_to_first(self) -> None:
+        self.go_to_image(self.image_model.first())
+
+    def go_to_last(self) -> None:
+        self.go_to_image(self.image_model.last())
+
+    def zoom_100(self) -> None:
+        self.canvas.zoom_100()
+
     def step(self, delta: int) -> None:
         self.go_to_image(self.image_model.step(self._current, delta))
 
@@ -386,7 +281,7 @@ class MainWindow(QMainWindow):
             return
         self.canvas.copy_from_image(prev)
 
-    def _focus_filter(self) -> None:
+    def focus_filter(self) -> None:
         self.docks["Images"].show()
         self.image_panel.text_box.setFocus()
         self.image_panel.text_box.selectAll()
@@ -394,32 +289,14 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ background jobs
     def run_task(self, key: str, task: BackgroundTask, done=None) -> bool:
         """Start a worker (one per key); progress shows in the status bar. False if one is running."""
-        if key in self._tasks and self._tasks[key].running:
-            self.statusBar().showMessage(f"{task.name} is already running.", 6000)
-            return False
-        self._tasks[key] = task
-        self.progress.setRange(0, 0)
-        self.progress.setFormat(task.name)
-        self.progress.show()
-        task.progressed.connect(self._on_task_progressed)
-        task.failed.connect(lambda msg: (self._task_ended(), show_warning(self, task.name, f"{task.name} failed: {msg}")))
-        task.finished.connect(lambda result: (self._task_ended(), done and done(result)))
-        task.start(self._pool)
-        return True
+        return self.jobs.run(key, task, done)
 
     def tasks_running(self) -> bool:
-        return any(t.running for t in self._tasks.values())
-
-    def _on_task_progressed(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-
-    def _task_ended(self) -> None:
-        if not self.tasks_running():
-            self.progress.hide()
+        return self.jobs.running()
 
     def rescan(self) -> bool:
         def done(result):
+            self.canvas.forget_decoded()
             parts = [f"{result.added:,} new", f"{result.updated:,} changed", f"{result.missing:,} missing"]
             if result.unreadable:
                 parts.append(f"{len(result.unreadable):,} unreadable")
@@ -431,38 +308,43 @@ class MainWindow(QMainWindow):
         return self.run_task("scan", BackgroundTask("Scanning the folder", self.project.scan, parent=self), done)
 
     def choose_export(self) -> None:
-        start = QSettings().value(settings.LAST_EXPORT_DIR) or str(self.project.root)
-        path, _ = QFileDialog.getSaveFileName(self, "Export COCO", str(Path(start) / "annotations.json"),
-                                              "COCO JSON (*.json)")
-        if path:
-            QSettings().setValue(settings.LAST_EXPORT_DIR, str(Path(path).parent))
-            self.export_to(path)
+        from labeler.gui.dialogs.import_export import ExportDialog
 
-    def export_to(self, path: str | Path, all_images: bool = False) -> bool:
-        """Write the reviewed images' boxes as COCO in a worker."""
-        from labeler.core.formats.coco import export_coco
+        dialog = ExportDialog(self.project, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            c = dialog.choice()
+            self.export_to(c.out, c.all_images, fmt=c.fmt, copy_images=c.copy_images, split=c.split)
+
+    def export_to(self, path: str | Path, all_images: bool = False, *, fmt: str = "coco", copy_images: bool = False,
+                  split: bool = False) -> bool:
+        """Export in a worker; the result, and what it left out, in a message box."""
+        from labeler.core.formats import export_project
 
         def work(progress):
-            return export_coco(self.project, path, all_images=all_images)
+            return export_project(self.project, fmt, path, all_images=all_images, copy_images=copy_images,
+                                  split=split)
 
-        def done(counts):
-            self.statusBar().showMessage(
-                f"Exported {counts['images']:,} images, {counts['annotations']:,} boxes, "
-                f"{counts['categories']:,} classes to {path}", 10000)
+        def done(report):
+            self.statusBar().showMessage(f"Exported {report.images:,} images and {report.boxes:,} boxes to {path}", 10000)
+            show_information(self, "Export", report.summary(how='"Include unreviewed images"'))
 
-        return self.run_task("export", BackgroundTask("Exporting COCO", work, parent=self), done)
+        return self.run_task("export", BackgroundTask("Exporting", work, parent=self), done)
 
     def choose_import(self, as_predictions: bool) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import COCO", str(self.project.root), "COCO JSON (*.json)")
-        if path:
-            self.import_from(path, as_predictions)
+        from labeler.gui.dialogs.import_export import ImportDialog
 
-    def import_from(self, path: str | Path, as_predictions: bool = False) -> bool:
-        """Import a COCO file in a worker. It replaces boxes wholesale, so it clears the undo history."""
-        from labeler.core.formats.coco import import_coco
+        dialog = ImportDialog(self.project, as_predictions, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            c = dialog.choice()
+            self.import_from(c.path, c.as_predictions, fmt=c.fmt, merge=c.merge, shapes=c.shapes)
+
+    def import_from(self, path: str | Path, as_predictions: bool = False, *, fmt: str = "auto", merge: bool = False,
+                    shapes: str = "boxes") -> bool:
+        """Import in a worker. It replaces boxes wholesale, so it clears the undo history."""
+        from labeler.core.formats import import_path
 
         def work(progress):
-            return import_coco(self.project, path, as_predictions=as_predictions)
+            return import_path(self.project, path, fmt, as_predictions=as_predictions, merge=merge, shapes=shapes)
 
         def done(report):
             self.undo_stack.clear()  # earlier steps may refer to boxes the import replaced
@@ -471,9 +353,9 @@ class MainWindow(QMainWindow):
             self.box_list.reload()
             if self._current is None:
                 self.go_to_image(self.image_model.first())
-            show_information(self, "Import COCO", report.summary())
+            show_information(self, "Import", report.summary())
 
-        return self.run_task("import", BackgroundTask("Importing COCO", work, parent=self), done)
+        return self.run_task("import", BackgroundTask("Importing", work, parent=self), done)
 
     # ------------------------------------------------------------------ dialogs
     def choose_folder(self) -> None:
@@ -481,7 +363,7 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_folder_requested.emit(folder)
 
-    def _fill_recent_menu(self) -> None:
+    def fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for folder in settings.recent_folders():
             a = self.recent_menu.addAction(folder)
@@ -512,7 +394,7 @@ class MainWindow(QMainWindow):
         dlg.show()
         return dlg
 
-    def _about(self) -> None:
+    def show_about(self) -> None:
         from labeler import __version__
 
         show_information(self, "About labeler",
@@ -532,6 +414,8 @@ class MainWindow(QMainWindow):
             status = s.value(settings.STATUS_FILTER)
             if status:
                 self.image_panel.set_status_filter(str(status))
+            if self.guide.step is not None and self.guide.step.action == "fine-tune":
+                self.show_dock("Fine-tune")  # the demo starts where its loop starts
             self.canvas.setFocus()  # keys go to the canvas, not into the name filter
         super().showEvent(event)
 
@@ -544,7 +428,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.tasks_running():
-            self._pool.waitForDone(30_000)  # a scan or export finishes its write before the store closes
+            self.jobs.wait(30_000)  # a scan or export finishes its write before the store closes
         # model runs end after the image or iteration in flight; finished work is already in the store
         self.prelabel_panel.wait()
         self.train_panel.wait()

@@ -19,7 +19,7 @@ GEOMETRY = "window/geometry"
 STATE = "window/state"
 RECENT_FOLDERS = "project/recent_folders"
 LAST_FOLDER = "project/last_folder"
-SCORE_THRESHOLD = "review/score_threshold"
+SCORE_THRESHOLD = "review/score_threshold"  # a key in the project's settings table (see score_threshold)
 STATUS_FILTER = "image_list/status_filter"
 LAST_EXPORT_DIR = "export/last_dir"
 
@@ -57,15 +57,20 @@ def last_folder() -> str | None:
     return str(value) if value else None
 
 
-def score_threshold(default: float = 0.5) -> float:
+def score_threshold(project, default: float = 0.5) -> float:
+    """The "Show predictions >=" threshold of this project: kept in the project's own settings
+    (SCORE_THRESHOLD is a project setting key, not a QSettings one), so one project's 0.84 does not
+    hide another's predictions."""
     try:
-        return min(max(float(QSettings().value(SCORE_THRESHOLD, default)), 0.0), 1.0)
+        return min(max(float(project.get_setting(SCORE_THRESHOLD, default)), 0.0), 1.0)
     except (TypeError, ValueError):
         return default
 
 
-def set_score_threshold(value: float) -> None:
-    QSettings().setValue(SCORE_THRESHOLD, float(value))
+def set_score_threshold(project, value: float) -> None:
+    value = round(float(value), 2)
+    if not project.readonly and project.get_setting(SCORE_THRESHOLD) != value:
+        project.set_setting(SCORE_THRESHOLD, value)
 
 
 def layout_is_current() -> bool:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from labeler.core import commands as core_commands
+from labeler.core import history
 from labeler.core.store import Project, StoreError
 
 
@@ -22,8 +23,8 @@ class UndoReporter(QObject):
 
 
 class StoreCommand(QUndoCommand):
-    """Runs a core command on the project. Merges consecutive SetBoxRect edits of one box
-    (keyboard nudges) into one undo step."""
+    """Runs a core command on the project. Merges consecutive MoveBoxes of the same boxes
+    (arrow-key nudges) into one undo step."""
 
     MERGE_ID = 1001
 
@@ -39,7 +40,7 @@ class StoreCommand(QUndoCommand):
 
     def redo(self) -> None:
         try:
-            self.command.redo(self.project)
+            history.perform(self.project, self.command)  # counts one edit on its image
         except StoreError as exc:
             self.outcome["applied"] = False
             self.setObsolete(True)
@@ -52,7 +53,7 @@ class StoreCommand(QUndoCommand):
 
     def undo(self) -> None:
         try:
-            self.command.undo(self.project)
+            history.revert(self.project, self.command)
         except StoreError as exc:
             if self.reporter:
                 self.reporter.failed.emit(str(exc))

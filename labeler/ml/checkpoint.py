@@ -12,11 +12,13 @@ import os
 import tempfile
 from pathlib import Path
 
+from labeler.core.errors import LabelerError
+
 FORMAT = "labeler-checkpoint"
 FORMAT_VERSION = 1
 
 
-class CheckpointError(Exception):
+class CheckpointError(LabelerError):
     """A checkpoint or weights file cannot be used; the message is meant for the user."""
 
 

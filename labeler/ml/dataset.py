@@ -13,14 +13,16 @@ depend on orientation (say, "arrow left" against "arrow right") can turn the geo
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from dataclasses import dataclass
 from typing import Sequence
 
+from labeler.core.errors import LabelerError
 from labeler.core.images import ImageLoadError, load_image
-from labeler.core.store import ACCEPTED, HUMAN, MIN_BOX_SIZE
+from labeler.core.split import DEFAULT_VAL_FRACTION, split_of, validation_paths  # noqa: F401 (split_of re-exported)
+from labeler.core.records import MIN_BOX_SIZE
+from labeler.core.truth import ground_truth
 
 #: every augmentation the trainer knows; TrainSettings.augment picks from these
 AUGMENTATIONS = ("hflip", "vflip", "rot90", "zoom", "scale", "color")
@@ -31,7 +33,7 @@ AUGMENTATIONS = ("hflip", "vflip", "rot90", "zoom", "scale", "color")
 DEFAULT_AUGMENT = ("hflip", "vflip", "rot90", "color")
 
 
-class DataError(Exception):
+class DataError(LabelerError):
     """The labels cannot be trained on; the message is meant for the user."""
 
 
@@ -47,59 +49,26 @@ class Sample:
     labels: tuple[int, ...]  # model labels: classes[label - 1]
 
 
-def split_of(path: str, val_fraction: float = 0.2) -> str:
-    """"train" or "val" for an image, from a hash of its relative path: stable across runs,
-    machines and edits, so a validation image never leaks into training."""
-    digest = hashlib.sha1(path.replace("\\", "/").encode("utf-8")).digest()
-    return "val" if _unit(digest) < val_fraction else "train"
-
-
-def _unit(digest: bytes) -> float:
-    return int.from_bytes(digest[:8], "big") / 2.0 ** 64
-
-
-def split_samples(samples: Sequence[Sample], val_fraction: float = 0.2) -> tuple[list[Sample], list[Sample]]:
-    """(train, val) by split_of, then at least one image on each side when there are two or more:
-    the image whose hash is nearest the boundary moves."""
-    train = [s for s in samples if split_of(s.path, val_fraction) == "train"]
-    val = [s for s in samples if split_of(s.path, val_fraction) == "val"]
-    key = lambda s: _unit(hashlib.sha1(s.path.encode("utf-8")).digest())  # noqa: E731
-    if len(samples) >= 2 and not val:
-        moved = min(train, key=key)
-        train.remove(moved)
-        val.append(moved)
-    elif len(samples) >= 2 and not train:
-        moved = max(val, key=key)
-        val.remove(moved)
-        train.append(moved)
-    return train, val
+def split_samples(samples: Sequence[Sample], val_fraction: float = DEFAULT_VAL_FRACTION) -> tuple[list[Sample], list[Sample]]:
+    """(train, val) by the one validation split rule, labeler.core.split.validation_paths."""
+    val_paths = validation_paths([s.path for s in samples], val_fraction)
+    return [s for s in samples if s.path not in val_paths], [s for s in samples if s.path in val_paths]
 
 
 def snapshot(project) -> tuple[list[str], list[Sample], int]:
-    """(class names in model order, reviewed samples, degenerate boxes dropped) from the store.
-
-    Reviewed images train with their accepted and human boxes; a reviewed image without boxes is a
-    negative (it teaches the model what is not an object). Missing and unreadable images are skipped.
+    """(class names in model order, reviewed samples, degenerate boxes dropped) from the store's
+    ground truth (labeler.core.truth): reviewed usable images with their accepted and human boxes;
+    a reviewed image without boxes is a negative (it teaches the model what is not an object).
     """
     classes = [c.name for c in project.categories()]
     label_of = {c.id: i + 1 for i, c in enumerate(project.categories())}
-    samples, dropped = [], 0
-    for im in project.images():
-        if not im.reviewed or im.missing or im.error or not im.width or not im.height:
-            continue
-        boxes, labels = [], []
-        for b in project.boxes(im.id):
-            if b.state not in (ACCEPTED, HUMAN) or b.category_id not in label_of:
-                continue
-            x1, y1 = max(0.0, min(b.x1, b.x2)), max(0.0, min(b.y1, b.y2))
-            x2, y2 = min(float(im.width), max(b.x1, b.x2)), min(float(im.height), max(b.y1, b.y2))
-            if x2 - x1 < MIN_BOX_SIZE or y2 - y1 < MIN_BOX_SIZE:
-                dropped += 1  # a zero-width box cannot be regressed to; it would only add NaNs
-                continue
-            boxes.append((x1, y1, x2, y2))
-            labels.append(label_of[b.category_id])
-        samples.append(Sample(im.path, str(project.root / im.path), im.width, im.height, tuple(boxes), tuple(labels)))
-    return classes, samples, dropped
+    truth = ground_truth(project)
+    samples = []
+    for im, kept in truth.images:
+        kept = [b for b in kept if b.category_id in label_of]
+        samples.append(Sample(im.path, str(project.root / im.path), im.width, im.height,
+                              tuple(b.rect for b in kept), tuple(label_of[b.category_id] for b in kept)))
+    return classes, samples, truth.dropped
 
 
 class DetectionData:

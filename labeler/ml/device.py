@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from labeler.core.errors import LabelerError
+
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
-class DeviceError(Exception):
+class DeviceError(LabelerError):
     pass
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from labeler.core.errors import LabelerError
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -28,15 +30,22 @@ class Dist:
         return self.rank == 0
 
 
+class DistributedError(LabelerError, ValueError):
+    """torchrun's environment does not describe a usable rank layout."""
+
+
 def from_environment(environ=None) -> Dist:
-    """The rank layout torchrun describes in the environment (one process when it does not)."""
+    """The rank layout torchrun describes in the environment (one process when it does not).
+    Raises DistributedError for values that are not integers or a rank outside the world."""
     env = os.environ if environ is None else environ
     try:
         world = int(env.get("WORLD_SIZE", "1"))
         rank = int(env.get("RANK", "0"))
         local = int(env.get("LOCAL_RANK", str(rank)))
     except ValueError:
-        return Dist()
+        raise DistributedError("RANK, LOCAL_RANK and WORLD_SIZE must be integers") from None
+    if world > 1 and not 0 <= rank < world:
+        raise DistributedError(f"RANK={rank} is outside WORLD_SIZE={world}")
     return Dist(rank, world, local) if world > 1 else Dist()
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from labeler.core.errors import LabelerError
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -75,7 +77,7 @@ def trainable_architectures() -> dict[str, Architecture]:
 DEFAULT_ARCHITECTURE = "fasterrcnn_mobilenet_v3_large_fpn"
 
 
-class ModelError(Exception):
+class ModelError(LabelerError):
     """A model cannot be built or loaded; the message is meant for the user."""
 
 
@@ -84,15 +86,6 @@ def architecture(name: str) -> Architecture:
         return ARCHITECTURES[name] if name in ARCHITECTURES else SCRATCH_ARCHITECTURES[name]
     except KeyError:
         raise ModelError(f"Unknown model {name!r}; choose one of: {', '.join(trainable_architectures())}") from None
-
-
-def coco_class_names(name: str) -> list[str]:
-    """The model's COCO class names in output-index order, index 0 being '__background__'.
-    'N/A' entries are unused indices of the original COCO label map."""
-    w = architecture(name).weights()
-    if w is None:
-        raise ModelError(f"{name} has no COCO weights")
-    return list(w.meta["categories"])
 
 
 def build_model(name: str, num_classes: int, *, min_size: int | None = None, max_size: int | None = None,

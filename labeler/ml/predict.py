@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from labeler.core.images import ImageLoadError, load_image
 from labeler.core.words import counted
@@ -77,6 +77,11 @@ class ModelChoice:
     def key(self) -> str:
         """Names this model in per-model settings such as the class map."""
         return f"coco:{self.architecture}" if self.kind == "coco" else f"checkpoint:{self.path}"
+
+    @property
+    def words(self) -> str:
+        """Names this model for the user: "the COCO weights of NAME" or "checkpoint PATH"."""
+        return f"the COCO weights of {self.architecture}" if self.kind == "coco" else f"checkpoint {self.path}"
 
     def resolve_path(self, project_root: str | os.PathLike | None) -> Path:
         p = Path(self.path)
@@ -230,8 +235,11 @@ class Summary:
         self.boxes += len(result.items)
         self.failed += result.error is not None
 
-    def line(self) -> str:
-        text = f"{counted(self.images, 'image')}, {counted(self.boxes, 'box')} in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)"
+    def line(self, nowrap: bool = False) -> str:
+        """The run in words; nowrap keeps each number with its unit (for a label that wraps)."""
+        sp, slash = ("\u00a0", "/\u2060") if nowrap else (" ", "/")
+        text = (f"{counted(self.images, 'image')}, {counted(self.boxes, 'box')} in {self.seconds:.1f}{sp}s "
+                f"({self.images_per_second:.2f}{sp}images{slash}s)")
         if self.failed:
             text += f"; {self.failed} unreadable"
         return text + ("; cancelled" if self.cancelled else "")
@@ -370,7 +378,7 @@ def predict_images(project, loaded: LoadedModel, image_ids: Sequence[int], label
                 items = [(label_to_category[lab], b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy, s)
                          for b, lab, s in zip(boxes, labels, scores) if lab in label_to_category]
                 if write:
-                    stored = project.replace_predictions(image_id, items)
+                    stored = project.replace_predictions(image_id, items, model=loaded.key)
                     items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score) for b in stored]
                 yield ImageResult(image_id, items)
     finally:
@@ -396,16 +404,6 @@ def run_prelabel(project, loaded: LoadedModel, image_ids: Sequence[int], label_t
     return summary
 
 
-def images_to_prelabel(project, which: str = "unlabeled") -> list[int]:
-    """Image ids for "unlabeled" (no boxes, not reviewed) or "all" readable images, in path order."""
-    if which not in ("unlabeled", "all"):
-        raise ValueError(f"--images must be 'unlabeled' or 'all', not {which!r}")
-    images = project.images()
-    if which == "unlabeled":
-        return [im.id for im in images if im.status == "unlabeled"]
-    return [im.id for im in images if not im.missing and not im.error]
-
-
 def shard(items: Sequence, rank: int, world_size: int) -> list:
     """This rank's share: item i goes to rank i % world_size."""
     if world_size < 1 or not 0 <= rank < world_size:
@@ -413,25 +411,3 @@ def shard(items: Sequence, rank: int, world_size: int) -> list:
     return list(items[rank::world_size])
 
 
-def distributed_rank(environ: dict | None = None) -> tuple[int, int]:
-    """(rank, world size) from torchrun's environment; (0, 1) outside torchrun."""
-    env = os.environ if environ is None else environ
-    try:
-        world = int(env.get("WORLD_SIZE", "1"))
-        rank = int(env.get("RANK", "0"))
-    except ValueError:
-        raise ValueError("RANK and WORLD_SIZE must be integers") from None
-    if world > 1 and not 0 <= rank < world:
-        raise ValueError(f"RANK={rank} is outside WORLD_SIZE={world}")
-    return (rank, world) if world > 1 else (0, 1)
-
-
-def chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk = []
-    for it in items:
-        chunk.append(it)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -24,45 +24,35 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from .checkpoint import CheckpointError, load_checkpoint, load_meta, load_state_dict, save_checkpoint
-from .dataset import DEFAULT_AUGMENT, Augmenter, DataError, DetectionData, GroupedBatches, snapshot, split_of, split_samples
+from labeler.core.words import counted
+
+from .checkpoint import CheckpointError, save_checkpoint
+from .dataset import Augmenter, DataError, DetectionData, GroupedBatches, snapshot, split_of, split_samples
 from .device import DeviceError, pick_device
-from .models import DEFAULT_ARCHITECTURE, SMALL_ARCHITECTURE, ModelError, architecture, build_model
+from .models import ModelError, build_model
+from .plan import (EPOCH_IMAGES, SETTING_PRELABEL_MODEL, Plan, TrainingError, TrainSettings,  # noqa: F401
+                   best_checkpoint, default_architecture, last_checkpoint, plan, use_for_prelabeling)
+from .start_weights import load_start as _load_start
 from . import distributed, recipe
 
-__all__ = ["TrainSettings", "IterationEvent", "EpochEvent", "TrainDone", "TrainingError", "split_of", "train",
+# planning (plan.py) and start-weight remapping (start_weights.py) live apart; their names stay importable here
+__all__ = ["TrainSettings", "RunStarted", "IterationEvent", "EpochEvent", "TrainDone", "TrainingError", "split_of", "train",
            "use_for_prelabeling", "MIN_REVIEWED"]
 
-SETTING_PRELABEL_MODEL = "prelabel.model"  # the key labeler.ml.predict reads
 MIN_REVIEWED = 2  # one to train on, one to validate
-EPOCH_IMAGES = 160  # a tiny data set is repeated to at least this many samples per epoch
 EVENT_INTERVAL_S = 0.1  # at most ~10 IterationEvents per second
 GRAD_CLIP = 10.0
 LOSS_NAMES = ("loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg")
 
 
-class TrainingError(Exception):
-    """Training cannot start or go on; the message is meant for the user."""
-
-
 @dataclass
-class TrainSettings:
-    architecture: str | None = None  # None: the default for the device (the fast small model on CPU)
-    epochs: int | None = None  # None and minutes None: a default that suits the device and data
-    minutes: float | None = None  # stop after this many minutes of training (best checkpoint kept)
-    start: str = "auto"  # "coco" | "last" | "scratch" | "auto" (coco if the weights are present, else scratch)
-    device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
-    batch_size: int | None = None  # None: per-device default
-    lr: float | None = None
-    val_fraction: float = 0.2
-    seed: int = 0
-    workers: int | None = None
-    # additions beyond the agreed interface
-    augment: tuple[str, ...] = DEFAULT_AUGMENT  # names from labeler.ml.dataset.AUGMENTATIONS
-    repeat: int | None = None  # passes over the images per epoch; None: enough for EPOCH_IMAGES samples
-    min_size: int | None = None  # None: the architecture's input size
-    max_size: int | None = None
-    amp: bool = True  # mixed precision (CUDA only)
+class RunStarted:
+    """The run is recorded in the store as `run_id` and about to train: the first event of a run."""
+
+    run_id: int
+    epochs: int | None  # planned epochs (None: until the time limit)
+    minutes: float | None
+    start: str  # the resolved starting point: coco, last, best or scratch
 
 
 @dataclass
@@ -101,132 +91,6 @@ class TrainDone:
     epochs_done: int
     stopped: bool
     message: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The settings with every default resolved for this device and data."""
-
-    architecture: str
-    start: str  # "coco" | "last" | "scratch" (auto resolved)
-    start_weights: str | None
-    device: str
-    batch_size: int
-    lr: float
-    epochs: int | None
-    minutes: float | None
-    repeat: int
-    min_size: int
-    max_size: int
-    workers: int
-    amp: bool
-    augment: tuple[str, ...]
-
-
-def default_architecture(device) -> str:
-    """The small model on a CPU; on a GPU the MobileNet model when its COCO weights are here."""
-    if device.type == "cuda" and _coco_weights(DEFAULT_ARCHITECTURE) is not None:
-        return DEFAULT_ARCHITECTURE
-    return SMALL_ARCHITECTURE
-
-
-def _coco_weights(name: str) -> Path | None:
-    if architecture(name).weights_enum is None:
-        return None
-    from .weights import find_coco_weights
-
-    return find_coco_weights(name)
-
-
-def last_checkpoint(project) -> Path | None:
-    """The best checkpoint of the project's latest run that left one."""
-    for run in reversed(project.runs()):
-        if run.get("checkpoint"):
-            path = project.root / run["checkpoint"]
-            if path.is_file():
-                return path
-    return None
-
-
-def plan(project, settings: TrainSettings, n_train: int, device) -> Plan:
-    """Resolve the defaults: model, starting point, batch size, learning rate, length."""
-    if settings.epochs is not None and settings.epochs < 1:
-        raise TrainingError("The number of epochs must be at least 1")
-    if settings.minutes is not None and settings.minutes <= 0:
-        raise TrainingError("The time limit must be more than 0 minutes")
-    try:
-        Augmenter(settings.augment)
-    except DataError as exc:
-        raise TrainingError(str(exc)) from None
-    arch_name = settings.architecture
-    if arch_name is not None:
-        try:
-            architecture(arch_name)
-        except ModelError as exc:
-            raise TrainingError(str(exc)) from None
-    start, weights = settings.start, None
-    if start not in ("auto", "coco", "last", "scratch"):
-        raise TrainingError(f"Unknown starting point {start!r}: choose coco, last, scratch or auto")
-    if start == "last":
-        path = last_checkpoint(project)
-        if path is None:
-            raise TrainingError("This project has no checkpoint yet to continue from; start from COCO weights or from scratch")
-        meta = load_meta(path)
-        if arch_name and arch_name != meta["architecture"]:
-            raise TrainingError(f"The last checkpoint is a {meta['architecture']} model, not {arch_name}; "
-                                "pick that model or another starting point")
-        arch_name, weights = meta["architecture"], str(path)
-    arch_name = arch_name or default_architecture(device)
-    if start in ("auto", "coco"):
-        coco = _coco_weights(arch_name)
-        if coco is not None:
-            start, weights = "coco", str(coco)
-        elif start == "coco":
-            if architecture(arch_name).weights_enum is None:
-                raise TrainingError(f"{arch_name} has no COCO weights; train it from scratch or pick another model")
-            from .weights import offline_message
-
-            raise TrainingError(f"The COCO weights for {arch_name} are not on this computer. Download them "
-                                f"(Pre-label panel, or the weights command), or start from scratch.\n"
-                                + offline_message(arch_name, "not downloaded yet"))
-        else:
-            start = "scratch"
-    arch = architecture(arch_name)
-    cpu = device.type == "cpu"
-    batch = settings.batch_size or (4 if cpu else 8)
-    if batch < 1:
-        raise TrainingError("The batch size must be at least 1")
-    # AdamW: a high rate for a model learning from scratch, a gentle one for pretrained weights. On the
-    # demo (small model, 15 epochs) 1e-3 fits the training images twice as well as 2e-3 did (train mAP@0.5
-    # 0.51 against 0.28, 160 held-out scenes 0.20 against 0.11); 4e-3 diverges at first, 5e-4 is no better
-    lr = settings.lr or (1e-3 if start == "scratch" else 2e-4)
-    epochs, minutes = settings.epochs, settings.minutes
-    repeat = settings.repeat or max(1, math.ceil(EPOCH_IMAGES / max(1, n_train)))
-    if epochs is None and minutes is None:
-        if cpu:  # 10 minutes for a few dozen images, longer for more, capped at two hours
-            minutes = float(min(120, max(10, round(n_train * 0.3))))
-        else:
-            epochs = int(min(60, max(12, 20_000 // max(1, n_train * repeat))))
-    workers = settings.workers if settings.workers is not None else (0 if cpu else min(4, os.cpu_count() or 1))
-    return Plan(arch_name, start, weights, str(device), batch, float(lr), epochs, minutes, repeat,
-                int(settings.min_size or arch.min_size), int(settings.max_size or arch.max_size), int(workers),
-                bool(settings.amp and device.type == "cuda"), tuple(settings.augment))
-
-
-def use_for_prelabeling(project, checkpoint_path) -> None:
-    """Make `checkpoint_path` the project's pre-labeling model (stored relative to the project)."""
-    path = Path(checkpoint_path)
-    if not path.is_absolute():
-        path = project.root / path
-    try:
-        load_meta(path)
-    except CheckpointError as exc:
-        raise TrainingError(f"Cannot pre-label with {path.name}: {exc}") from None
-    try:
-        rel = path.resolve().relative_to(project.root.resolve()).as_posix()
-    except ValueError:
-        rel = str(path.resolve())
-    project.set_setting(SETTING_PRELABEL_MODEL, {"kind": "checkpoint", "path": rel})
 
 
 # ---------------------------------------------------------------------------------------------- the run
@@ -305,12 +169,13 @@ class _Run:
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
         classes, train_s, val_s, dropped = self._data()
         try:
-            plan_ = plan(self.project, self.settings, len(train_s), device)
+            plan_ = plan(self.project, self.settings, len(train_s), device, classes)
         except (CheckpointError, ModelError) as exc:
             raise TrainingError(str(exc)) from None
         model = self._model(plan_, classes, device)
         settings_record = {**asdict(self.settings), "resolved": asdict(plan_),
-                           "train_images": len(train_s), "val_images": len(val_s), "dropped_boxes": dropped}
+                           "train_images": len(train_s), "val_images": len(val_s), "dropped_boxes": dropped,
+                           "val_paths": [s.path for s in val_s]}  # to score another model on the same images
         settings_record["augment"] = list(self.settings.augment)
         if self.dist.is_main:
             self.run_id = self.project.add_run(plan_.architecture, settings_record, classes)
@@ -320,6 +185,7 @@ class _Run:
                           "max_size": plan_.max_size, "settings": settings_record, "run_id": self.run_id}
         ended_together = False
         try:
+            yield RunStarted(self.run_id, plan_.epochs, plan_.minutes, plan_.start)
             done = yield from self._loop(model, plan_, classes, train_s, val_s, device)
             ended_together = True  # stop decisions are all-reduced: every rank leaves the loop here
         except GeneratorExit:  # the consumer closed the generator: record it as stopped
@@ -424,7 +290,7 @@ class _Run:
                                          lr, elapsed, _eta(elapsed, step, total_steps, budget_s))
                 if end_epoch:
                     stopped = not time_up
-                    reason = "Stopped." if stopped else f"Reached the time limit of {plan_.minutes:g} minutes."
+                    reason = "Stopped." if stopped else f"Reached the time limit of {_minutes(plan_.minutes)}."
                     break
             model.transform.min_size, model.transform.max_size = (plan_.min_size,), plan_.max_size
             losses = {k: v / max(1, count) for k, v in sums.items()}
@@ -485,6 +351,11 @@ def _train_sizes(plan_: Plan) -> tuple[tuple[int, ...], int]:
     return tuple(range(lo, hi + 1, step)), int(plan_.max_size * 1.25)
 
 
+def _minutes(m: float) -> str:
+    """ "1 minute", "2 minutes", "1.5 minutes"."""
+    return counted(int(m), "minute") if float(m).is_integer() else f"{m:g} minutes"
+
+
 def _eta(elapsed: float, step: int, total_steps: int | None, budget_s: float | None) -> float | None:
     etas = []
     if total_steps:
@@ -492,42 +363,6 @@ def _eta(elapsed: float, step: int, total_steps: int | None, budget_s: float | N
     if budget_s:
         etas.append(budget_s - elapsed)
     return max(0.0, min(etas)) if etas else None
-
-
-def _load_start(model, plan_: Plan, classes) -> None:
-    """Load the starting weights: every tensor that fits; the box predictor's rows are matched by
-    class name from a project checkpoint and left new (random) for COCO weights."""
-    if plan_.start == "last":
-        state, meta = load_checkpoint(plan_.start_weights)
-        old = list(meta["classes"])
-    else:
-        state, old = load_state_dict(plan_.start_weights), None
-    own = model.state_dict()
-    fitted = {}
-    for key, value in state.items():
-        if key not in own:
-            continue
-        if key.startswith("roi_heads.box_predictor."):
-            if old is None:
-                continue  # COCO's 91 classes: a new predictor for the project's classes
-            value = _remap_predictor(key, value, own[key], old, classes)
-        if value.shape == own[key].shape:
-            fitted[key] = value
-    if len(fitted) < len(own) // 2:
-        raise CheckpointError(f"{Path(plan_.start_weights).name} does not fit the {plan_.architecture} model")
-    model.load_state_dict(fitted, strict=False)
-
-
-def _remap_predictor(key: str, value, target, old_classes, new_classes):
-    """Rows of the old predictor for the classes both lists share (background row 0 too)."""
-    per = 4 if "bbox_pred" in key else 1
-    out = target.clone()
-    index = {name: i + 1 for i, name in enumerate(old_classes)}
-    pairs = [(0, 0)] + [(j + 1, index[name]) for j, name in enumerate(new_classes) if name in index]
-    for new, old in pairs:
-        if (old + 1) * per <= value.shape[0]:
-            out[new * per:(new + 1) * per] = value[old * per:(old + 1) * per]
-    return out
 
 
 def _batch_stream(data: DetectionData, sampler: GroupedBatches, augmenter: Augmenter, seed: int, workers: int,

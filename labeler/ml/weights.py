@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from labeler.core.errors import LabelerError
 from .models import architecture
 
 #: torchvision's COCO weight URLs per architecture (from the `*_Weights.COCO_V1` enums).
@@ -39,7 +40,7 @@ COCO_WEIGHT_URLS: dict[str, str] = {
 CHUNK = 1 << 16
 
 
-class WeightsError(Exception):
+class WeightsError(LabelerError):
     """Weights cannot be found, fetched or accepted; the message is meant for the user."""
 
 

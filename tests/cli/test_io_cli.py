@@ -57,3 +57,49 @@ def test_entry_point_version_and_help():
     for cmd in ("import", "export", "info"):
         r = subprocess.run([sys.executable, "-m", "labeler", cmd, "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and "usage: labeler " + cmd in r.stdout
+
+
+def test_info_names_statuses_in_the_users_words(tmp_path, capsys):
+    d = make_folder(tmp_path)
+    with Project.open(d) as p:
+        p.scan()
+        cat = p.add_category("dog")
+        a = p.image_by_path("a.jpg")
+        p.add_box(a.id, cat.id, 1, 1, 20, 20)  # a person's box only: in progress, not "predicted"
+        r = p.image_by_path("r.jpg")
+        p.add_box(r.id, cat.id, 1, 1, 20, 20, source="model", score=0.7, state="predicted")
+    assert main(["info", str(d)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  in progress        1" in lines and "  pre-labeled        1" in lines
+    assert "  unlabeled          0" in lines and "  unreadable         1" in lines
+    assert not any(line.strip().startswith("predicted ") for line in lines[:8])
+
+
+def test_export_names_what_it_left_out_and_writes_each_format(tmp_path, capsys):
+    d = make_folder(tmp_path)
+    coco = {"images": [{"id": 1, "file_name": "a.jpg"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 3, "bbox": [1, 2, 10, 10]}],
+            "categories": [{"id": 3, "name": "dog"}]}
+    (tmp_path / "in.json").write_text(json.dumps(coco))
+    assert main(["import", str(d), str(tmp_path / "in.json")]) == 0
+    with Project.open(d) as p:  # two boxes drawn on an image not yet reviewed
+        r = p.image_by_path("r.jpg")
+        dog = p.category_by_name("dog")
+        p.add_box(r.id, dog.id, 1, 1, 20, 20)
+        p.add_box(r.id, dog.id, 5, 5, 30, 30)
+    capsys.readouterr()
+    assert main(["export", str(d), "-o", str(tmp_path / "x.json")]) == 0
+    out = capsys.readouterr().out
+    assert "Wrote 1 image, 1 box and 1 class" in out
+    assert "Left out 1 unreviewed image and their 2 boxes; include them with --all-images" in out
+    assert main(["export", str(d), "--all-images", "--format", "yolo", "-o", str(tmp_path / "y")]) == 0
+    out = capsys.readouterr().out
+    assert "Wrote 2 images (train 1, val 1), 3 boxes and 1 class" in out and "Left out" not in out
+    assert (tmp_path / "y" / "data.yaml").exists()
+    assert main(["export", str(d), "--format", "voc", "-o", str(tmp_path / "v")]) == 0
+    assert (tmp_path / "v" / "Annotations" / "a.xml").exists()
+    assert main(["export", str(d), "--split", "-o", str(tmp_path / "c")]) == 0
+    assert "(train 1, val 0)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "c" / "train.json").read_text())["annotations"][0]["segmentation"] == []
+    assert main(["import", str(d), str(tmp_path / "y"), "--format", "voc"]) == 2
+    assert "holds no Pascal VOC .xml files" in capsys.readouterr().err

@@ -96,7 +96,7 @@ def test_default_uses_the_projects_chosen_checkpoint(folder, capsys):
     assert ckpt.is_file()
     assert main(["prelabel", str(folder), "--score", "0.05", "--device", "cpu"]) == 0
     captured = capsys.readouterr()
-    assert "checkpoint:.labeler/runs/1/best.pth" in captured.err
+    assert "with checkpoint .labeler/runs/1/best.pth on cpu" in captured.err
     assert sum(boxes_by_class(folder).values()) > 0
 
 

@@ -1,7 +1,5 @@
 import pytest
 
-from labeler.core.store import Project
-
 from . import imagefactory as f
 
 
@@ -18,8 +16,5 @@ def folder(tmp_path):
 
 
 @pytest.fixture
-def project(folder):
-    p = Project.open(folder)
-    p.scan()
-    yield p
-    p.close()
+def project(new_project, folder):
+    return new_project(folder=folder)

@@ -1,5 +1,7 @@
+import pytest
+
 from labeler.core import commands as C
-from labeler.core.store import ACCEPTED, HUMAN, PREDICTED
+from labeler.core.store import ACCEPTED, HUMAN, PREDICTED, StoreError
 
 
 def snapshot(project, image_id):
@@ -26,10 +28,13 @@ def test_box_commands_are_exact_inverses(project):
     ids = [b.id for b in add.created]
     assert {b.id for b in project.boxes(a)} == set(ids)  # redo keeps the same ids
     run_undo_redo(project, C.SetBoxRect(ids[0], (2, 2, 22, 22)), a)
-    run_undo_redo(project, C.MoveBoxes(ids, 100, -3), a)
+    run_undo_redo(project, C.MoveBoxes(ids, 30, 0), a)  # the canvas limits the move (group_delta)
     moved = project.box(ids[1])
-    assert moved.x2 == 64.0  # clamped to the image, size kept
-    assert moved.width == 25.0
+    assert moved.rect == (35.0, 5.0, 60.0, 30.0)
+    before = snapshot(project, a)
+    with pytest.raises(StoreError):  # moved wholly out of the image: refused by clip_box, nothing moves
+        C.MoveBoxes(ids, 100, 0).redo(project)
+    assert snapshot(project, a) == before
     run_undo_redo(project, C.SetCategory(ids, cat.id), a)
     run_undo_redo(project, C.DeleteBoxes(ids), a)
     assert project.boxes(a) == []

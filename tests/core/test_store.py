@@ -42,7 +42,7 @@ def test_rescan_adds_new_marks_vanished_and_keeps_their_boxes(project, folder):
     (folder / "a.moved").rename(folder / "a.jpg")
     r = project.scan()
     assert r.reappeared == 1
-    assert by_path(project)["a.jpg"].status == "predicted"  # has a box, not reviewed
+    assert by_path(project)["a.jpg"].status == "in progress"  # has a person's box, not reviewed
 
 
 def test_rescan_counts_changed_pictures_not_touched_or_copied_files(project, folder):
@@ -86,7 +86,7 @@ def test_status_derivation(project):
     cat = project.add_category("dog")
     a = by_path(project)["a.jpg"]
     project.replace_predictions(a.id, [(cat.id, 1, 1, 20, 20, 0.9)])
-    assert project.image(a.id).status == "predicted"
+    assert project.image(a.id).status == "pre-labeled"
     project.set_reviewed(a.id)
     assert project.image(a.id).status == "reviewed"
     b = by_path(project)["sub/b.PNG"]

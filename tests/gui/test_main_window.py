@@ -14,26 +14,22 @@ from labeler.gui import main_window as mw
 from labeler.gui import settings
 from labeler.gui.main_window import MainWindow
 from labeler.gui.undo import push
+from tests.projects import write_images
 
 N_IMAGES = 6
 
 
+IMAGES = {f"img_{i}.png": (40, 30) for i in range(N_IMAGES)}
+
+
 @pytest.fixture
 def folder(tmp_path):
-    d = tmp_path / "photos"
-    d.mkdir()
-    for i in range(N_IMAGES):
-        Image.new("RGB", (40, 30), (40 * i, 80, 120)).save(d / f"img_{i}.png")
-    return d
+    return write_images(tmp_path / "photos", IMAGES)
 
 
 @pytest.fixture
-def project(folder):
-    p = Project.open(folder)
-    p.scan()
-    p.add_category("car")
-    yield p
-    p.close()
+def project(new_project, folder):
+    return new_project(folder=folder, classes=["car"])
 
 
 @pytest.fixture
@@ -63,8 +59,10 @@ def test_opens_on_the_first_image_with_its_status(qtbot, window, project):
     ids = image_ids(project)
     assert window.current_image_id() == ids[0]
     assert window.canvas.current_image_id() == ids[0]
-    assert window.size_label.text().startswith("40 x 30 px")
+    assert window.size_label.text() == "40 x 30 px  ·  unlabeled"
     assert window.count_label.text() == f"reviewed 0 / {N_IMAGES}"
+    project.add_box(ids[0], project.categories()[0].id, 2, 2, 30, 25)  # a person's box
+    qtbot.waitUntil(lambda: window.size_label.text() == "40 x 30 px  ·  in progress", timeout=2000)
 
 
 def test_navigation_keys(qtbot, window, project):
@@ -119,7 +117,7 @@ def test_filter_limits_navigation_and_the_list(qtbot, window, project):
     car = project.categories()[0].id
     project.add_boxes(ids[2], [(car, 1, 1, 20, 20, 0.9)], source=SOURCE_MODEL, state=PREDICTED)
     project.add_boxes(ids[4], [(car, 1, 1, 20, 20, 0.9)], source=SOURCE_MODEL, state=PREDICTED)
-    window.image_panel.set_status_filter("predicted")
+    window.image_panel.set_status_filter("pre-labeled")
     assert window.image_model.rowCount() == 2
     press(qtbot, window, Qt.Key.Key_D)
     assert window.current_image_id() == ids[2]
@@ -132,23 +130,34 @@ def test_filter_limits_navigation_and_the_list(qtbot, window, project):
 
 def test_export_action_writes_a_valid_coco_file(qtbot, window, project, tmp_path, monkeypatch):
     from pycocotools.coco import COCO
-    from PySide6.QtWidgets import QFileDialog
+    from PySide6.QtWidgets import QDialog
+
+    from labeler.gui.dialogs.import_export import ExportDialog
 
     ids = image_ids(project)
     car = project.categories()[0].id
     project.add_box(ids[0], car, 2, 3, 22, 13)
+    project.add_box(ids[1], car, 5, 5, 15, 15)  # on an unreviewed image: left out, and said so
     project.set_reviewed(ids[0])
     out = tmp_path / "out" / "labels.json"
-    out.parent.mkdir()
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
-    with qtbot.waitSignal(window.statusBar().messageChanged, check_params_cb=lambda m: m.startswith("Exported"),
-                          timeout=10000):
-        window.actions_by_name["export"].trigger()
+
+    def fill_in(dialog):
+        dialog.format_box.setCurrentIndex(dialog.format_box.findData("coco"))
+        dialog.path_edit.setText(str(out))
+        dialog.accept()
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ExportDialog, "exec", fill_in)
+    window.actions_by_name["export"].trigger()
+    qtbot.waitUntil(lambda: len(window.infos) > 0, timeout=10000)
     coco = COCO(str(out))
     assert len(coco.getImgIds()) == 1 and len(coco.getAnnIds()) == 1
     ann = coco.loadAnns(coco.getAnnIds())[0]
     assert ann["bbox"] == [2, 3, 20, 10] and coco.loadCats(ann["category_id"])[0]["name"] == "car"
-    assert QSettings().value(settings.LAST_EXPORT_DIR) == str(out.parent)
+    assert "Wrote 1 image, 1 box and 1 class" in window.infos[0]
+    assert f"Left out {N_IMAGES - 1} unreviewed images and their 1 box" in window.infos[0]
+    assert '"Include unreviewed images"' in window.infos[0]
+    assert project.get_setting("export.path.coco") == str(out)
 
 
 def test_export_failure_is_reported(qtbot, window, tmp_path):
@@ -179,9 +188,12 @@ def test_import_runs_in_a_worker_and_reports(qtbot, window, project, tmp_path):
 
 def test_rescan_finds_new_images(qtbot, window, folder, project):
     Image.new("RGB", (10, 10)).save(folder / "zzz_new.png")
+    shown = window.current_image_id()
+    qtbot.waitUntil(lambda: window.canvas._loader.cached(shown) is not None, timeout=10000)
     window.rescan()
     qtbot.waitUntil(lambda: window.image_model.total() == N_IMAGES + 1, timeout=10000)
     assert project.image_by_path("zzz_new.png") is not None
+    qtbot.waitUntil(lambda: window.canvas._loader.cached(shown) is None, timeout=10000)  # decoded afresh next time
 
 
 def test_shortcuts_dialog_lists_every_action_shortcut(qtbot, window):
@@ -219,8 +231,8 @@ def test_threshold_and_layout_persist(qtbot, project, folder, monkeypatch):
     assert w.canvas.score_threshold() == pytest.approx(0.73)
     w.image_panel.set_status_filter("unlabeled")
     w.step(1)
+    assert settings.score_threshold(project) == pytest.approx(0.73)  # kept in the project
     w.close()
-    assert settings.score_threshold() == pytest.approx(0.73)
     assert QSettings().value(settings.STATE) is not None
     p2 = Project.open(folder)  # the first window closed the project and released its lock
     w2 = MainWindow(p2)
@@ -277,7 +289,7 @@ def test_a_bad_import_file_is_explained_and_changes_nothing(qtbot, window, proje
     box = project.add_box(image_ids(project)[0], car, 1, 1, 10, 10)
     window.import_from(path)
     qtbot.waitUntil(lambda: len(window.warnings) > 0, timeout=10000)
-    assert "Importing COCO failed" in window.warnings[0] and "bad.json" in window.warnings[0]
+    assert "Importing failed" in window.warnings[0] and "bad.json" in window.warnings[0]
     assert [b.id for b in project.boxes(image_ids(project)[0])] == [box.id]
     assert not window.progress.isVisible()
 
@@ -333,3 +345,34 @@ def test_the_canvas_gets_the_room_and_long_model_names_do_not_widen_the_docks(qt
         longest = max(box.fontMetrics().horizontalAdvance(box.itemText(i)) for i in range(box.count()))
         assert box.minimumSizeHint().width() < longest
         assert box.view().minimumWidth() >= longest
+
+
+def test_threshold_is_per_project_and_ctrl_enter_says_what_it_removed(qtbot, window, project, tmp_path):
+    ids = image_ids(project)
+    car = project.categories()[0].id
+    project.add_boxes(ids[0], [(car, 1, 1, 20, 20, 0.9), (car, 2, 2, 30, 25, 0.3), (car, 5, 5, 15, 15, 0.2)],
+                      source=SOURCE_MODEL, state=PREDICTED)
+    window.go_to_image(ids[0])
+    window.score_slider.setValue(84)
+    messages = []
+    window.canvas.message.connect(messages.append)
+    press(qtbot, window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert project.image(ids[0]).reviewed
+    assert [b.state for b in project.boxes(ids[0])] == ["accepted"]
+    assert "removed 2 hidden predictions (scored below 0.84)" in messages[-1]
+    assert "Undo" in messages[-1] and "accepted 1 prediction," in messages[-1]
+    press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert sorted(b.score for b in project.boxes(ids[0])) == [0.2, 0.3, 0.9]  # undo restores them
+    assert not project.image(ids[0]).reviewed
+    # another project does not inherit 0.84
+    other = tmp_path / "other"
+    other.mkdir()
+    Image.new("RGB", (40, 30)).save(other / "x.png")
+    p2 = Project.open(other)
+    p2.scan()
+    assert settings.score_threshold(project) == pytest.approx(0.84)
+    assert settings.score_threshold(p2) == 0.5
+    w2 = MainWindow(p2)
+    qtbot.addWidget(w2)
+    assert w2.score_slider.value() == 50
+    w2.close()

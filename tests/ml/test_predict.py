@@ -17,9 +17,7 @@ from labeler.ml.predict import (  # noqa: E402
     ModelChoice,
     PredictionSettings,
     default_model_choice,
-    distributed_rank,
     image_to_tensor,
-    images_to_prelabel,
     load_model,
     model_input_long_side,
     predict_images,
@@ -217,21 +215,19 @@ def test_default_model_and_image_selection(project, tiny):
     inside.unlink()  # a deleted checkpoint falls back to COCO
     assert default_model_choice(project) == ModelChoice.coco()
 
-    a = project.image_by_path("a.jpg")
-    project.add_box(a.id, project.category_by_name("cat").id, 1, 1, 9, 9)
-    assert a.id not in images_to_prelabel(project, "unlabeled")
-    assert a.id in images_to_prelabel(project, "all")
-
 
 def test_sharding_across_ranks():
     items = list(range(10))
     parts = [shard(items, r, 3) for r in range(3)]
     assert parts == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
     assert sorted(sum(parts, [])) == items
-    assert distributed_rank({}) == (0, 1)
-    assert distributed_rank({"RANK": "2", "WORLD_SIZE": "4"}) == (2, 4)
-    with pytest.raises(ValueError):
-        distributed_rank({"RANK": "4", "WORLD_SIZE": "4"})
+    from labeler.ml.distributed import DistributedError, from_environment
+    assert from_environment({}).world_size == 1
+    assert (from_environment({"RANK": "2", "WORLD_SIZE": "4"}).rank, from_environment({"RANK": "2", "WORLD_SIZE": "4"}).world_size) == (2, 4)
+    with pytest.raises(DistributedError, match="outside WORLD_SIZE=4"):
+        from_environment({"RANK": "4", "WORLD_SIZE": "4"})
+    with pytest.raises(DistributedError, match="integers"):
+        from_environment({"RANK": "x", "WORLD_SIZE": "4"})
     with pytest.raises(ValueError):
         shard(items, 3, 3)
 

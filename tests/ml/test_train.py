@@ -12,7 +12,8 @@ from labeler.core.store import Box, Project  # noqa: E402
 from labeler.ml import train as train_mod  # noqa: E402
 from labeler.ml.checkpoint import load_checkpoint  # noqa: E402
 from labeler.ml.models import build_model  # noqa: E402
-from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainingError, train, use_for_prelabeling  # noqa: E402
+from labeler.ml.train import (EpochEvent, IterationEvent, RunStarted, TrainDone, TrainingError, train,  # noqa: E402
+                              use_for_prelabeling)
 
 from tests.ml.train_fixtures import SIZE, make_project, tiny_settings  # noqa: E402
 
@@ -34,6 +35,8 @@ def test_short_run_emits_events_and_writes_a_loadable_checkpoint(tmp_path):
     iters = [e for e in events if isinstance(e, IterationEvent)]
     epochs = [e for e in events if isinstance(e, EpochEvent)]
     assert iters and len(epochs) == 1 and isinstance(events[-1], TrainDone)
+    assert isinstance(events[0], RunStarted) and events[0].run_id == runs[-1]["id"]  # announced, not guessed
+    assert (events[0].epochs, events[0].start) == (runs[-1]["settings"]["resolved"]["epochs"], "scratch")
     assert iters[-1].iteration == iters[-1].iterations_per_epoch and iters[-1].total_steps == iters[-1].step
     assert set(epochs[0].losses) == {"loss", "loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg"}
     assert 0.0 <= epochs[0].map50 <= 1.0 and 0.0 <= epochs[0].map <= epochs[0].map50

@@ -15,21 +15,20 @@ import datetime as _dt
 import json
 import math
 import os
-import posixpath
 import tempfile
-import time
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Callable
+from pathlib import Path
 
 from ... import __version__
-from ..store import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Project, StoreError
-from ..words import counted
+from ..bulk import export_selection, import_records
+from ..store import PREDICTED, Project, StoreError
+from .common import (ExportReport, FormatError, ImportData, ImportedImage, ImportReport, ValSplit,
+                     normalise_name, split_names)
 
-Progress = Callable[[int, int], None]
+__all__ = ["CocoFormatError", "ImportReport", "build_coco", "export_coco", "export_predictions", "read_coco",
+           "import_coco"]
 
 
-class CocoFormatError(Exception):
+class CocoFormatError(FormatError):
     """The file is not usable COCO; the message says what is wrong and where."""
 
 
@@ -60,25 +59,18 @@ def _r(v: float) -> float:
     return round(v, 3)
 
 
-def build_coco(project: Project, all_images: bool = False) -> dict:
+def build_coco(project: Project, all_images: bool = False, selection=None) -> dict:
     """The project as a COCO dict: reviewed images (all images with `all_images`) and their trusted
     boxes (human and accepted; predictions never count as ground truth)."""
-    images = [im for im in project.images() if not im.error and not im.missing and im.width and im.height]
-    if not all_images:
-        images = [im for im in images if im.reviewed]
-    keep = {im.id for im in images}
-    cats = project.categories()
-    # Rounded in SQL: 100,000 boxes export in well under a second.
-    rows = project._query(
-        "SELECT id, image_id, category_id, ROUND(x1, 3), ROUND(y1, 3), ROUND(x2 - x1, 3), ROUND(y2 - y1, 3), "
-        "ROUND((x2 - x1) * (y2 - y1), 3) FROM boxes WHERE state IN (?, ?) ORDER BY image_id, id",
-        (HUMAN, ACCEPTED),
-    )
-    annotations = [
-        {"id": bid, "image_id": iid, "category_id": cid, "bbox": [x, y, w, h], "area": area, "iscrowd": 0}
-        for bid, iid, cid, x, y, w, h, area in rows
-        if iid in keep
-    ]
+    sel = selection or export_selection(project, all_images)
+    annotations = []
+    append = annotations.append
+    for im in sel.images:
+        for bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
+            w, h = x2 - x1, y2 - y1
+            append({"id": bid, "image_id": im.id, "category_id": cid,
+                    "bbox": [round(x1, 3), round(y1, 3), round(w, 3), round(h, 3)],
+                    "area": round(w * h, 3), "segmentation": [], "iscrowd": 0})
     now = _dt.datetime.now(_dt.timezone.utc)
     return {
         "info": {
@@ -91,18 +83,33 @@ def build_coco(project: Project, all_images: bool = False) -> dict:
         "licenses": [{"id": 1, "name": "Unknown", "url": ""}],
         "images": [
             {"id": im.id, "file_name": im.path, "width": im.width, "height": im.height, "license": 1}
-            for im in images
+            for im in sel.images
         ],
         "annotations": annotations,
-        "categories": [{"id": c.id, "name": c.name, "supercategory": "object"} for c in cats],
+        "categories": [{"id": c.id, "name": c.name, "supercategory": "object"} for c in sel.categories],
     }
 
 
-def export_coco(project: Project, path: str | os.PathLike, all_images: bool = False) -> dict:
-    """Write the COCO file atomically; returns counts {'images', 'annotations', 'categories'}."""
-    data = build_coco(project, all_images)
-    _atomic_write_json(Path(path), data)
-    return {k: len(data[k]) for k in ("images", "annotations", "categories")}
+def export_coco(project: Project, path: str | os.PathLike, all_images: bool = False,
+                split: bool = False, val_split: ValSplit | None = None) -> ExportReport:
+    """Write the COCO file atomically. With `split`, `path` is a folder that gets train.json and
+    val.json from the fine-tuning split (or `val_split`). The report counts what was written and what was left out."""
+    sel = export_selection(project, all_images)
+    report = ExportReport(images=len(sel.images), classes=len(sel.categories),
+                          boxes=sum(len(sel.boxes.get(im.id, ())) for im in sel.images),
+                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped)
+    if not split:
+        _atomic_write_json(Path(path), build_coco(project, selection=sel))
+        report.written.append(str(path))
+        return report
+    sides = split_names((im.path for im in sel.images), val_split)
+    for side in ("train", "val"):
+        part = [im for im in sel.images if sides[im.path] == side]
+        sub = type(sel)(part, sel.boxes, sel.categories)
+        _atomic_write_json(Path(path) / f"{side}.json", build_coco(project, selection=sub))
+        report.written.append(str(Path(path) / f"{side}.json"))
+        setattr(report, side, len(part))
+    return report
 
 
 def export_predictions(project: Project, path: str | os.PathLike) -> int:
@@ -116,54 +123,15 @@ def export_predictions(project: Project, path: str | os.PathLike) -> int:
             "image_id": b.image_id,
             "category_id": b.category_id,
             "bbox": [_r(b.x1), _r(b.y1), _r(b.x2 - b.x1), _r(b.y2 - b.y1)],
-            "score": round(float(b.score if b.score is not None else 1.0), 5),
+            "score": round(float(b.shown_score), 5),
         })
     _atomic_write_json(Path(path), results)
     return len(results)
 
 
 # ---------------------------------------------------------------------- import
-@dataclass
-class ImportReport:
-    images_in_file: int = 0
-    images_matched: int = 0
-    images_missing: list[str] = field(default_factory=list)  # file names with no image in the project
-    boxes_added: int = 0
-    predictions_added: int = 0
-    boxes_clipped: int = 0
-    boxes_degenerate: int = 0  # skipped: zero or negative size after clipping
-    boxes_unknown_image: int = 0  # skipped: image_id not in the file's images
-    boxes_on_missing_images: int = 0
-    categories_created: list[str] = field(default_factory=list)
-    images_reviewed: int = 0
-
-    def summary(self) -> str:
-        lines = [
-            f"{self.images_matched} of {counted(self.images_in_file, 'image')} matched; "
-            f"{counted(self.boxes_added, 'box')}"
-            + (f" and {counted(self.predictions_added, 'prediction')}" if self.predictions_added else "")
-            + " imported"
-        ]
-        if self.categories_created:
-            lines.append(f"classes created: {', '.join(self.categories_created)}")
-        if self.boxes_clipped:
-            lines.append(f"{counted(self.boxes_clipped, 'box', 'boxes')} clipped to their image")
-        if self.boxes_degenerate:
-            lines.append(f"{counted(self.boxes_degenerate, 'degenerate box')} skipped (no area inside the image)")
-        if self.boxes_unknown_image:
-            lines.append(f"{counted(self.boxes_unknown_image, 'annotation')} skipped: their image_id is not in the file")
-        if self.images_missing:
-            shown = ", ".join(self.images_missing[:5]) + (" …" if len(self.images_missing) > 5 else "")
-            lines.append(
-                f"{counted(len(self.images_missing), 'image')} not found in the project folder ({shown}); "
-                f"their {counted(self.boxes_on_missing_images, 'box')} "
-                f"{'was' if self.boxes_on_missing_images == 1 else 'were'} skipped"
-            )
-        return "\n".join(lines)
-
-
 def _fail(path, msg) -> CocoFormatError:
-    return CocoFormatError(f"{path}: {msg}")
+    return CocoFormatError(path, msg)
 
 
 _NUMBER_TYPES = (int, float)
@@ -178,17 +146,6 @@ def _is_id(v) -> bool:
     return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, str) and v != "")
 
 
-def _normalise_file_name(raw: str, path) -> str:
-    """A relative POSIX path; refuses names that point outside the project folder."""
-    name = raw.replace("\\", "/")
-    if name.startswith("/") or PureWindowsPath(raw).drive or name.startswith("~"):
-        raise _fail(path, f"image file_name {raw!r} is an absolute path; COCO file names must be relative to the image folder")
-    norm = posixpath.normpath(name)
-    if norm == ".." or norm.startswith("../"):
-        raise _fail(path, f"image file_name {raw!r} points outside the project folder")
-    return norm
-
-
 def read_coco(path: str | os.PathLike) -> dict:
     """Load and validate a COCO file's structure; raises CocoFormatError with the first problem."""
     path = Path(path)
@@ -196,7 +153,7 @@ def read_coco(path: str | os.PathLike) -> dict:
         with open(path, "rb") as fh:
             data = json.load(fh)
     except FileNotFoundError:
-        raise CocoFormatError(f"{path}: no such file") from None
+        raise CocoFormatError(path, "no such file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _fail(path, f"not valid JSON ({exc})") from None
     except OSError as exc:
@@ -264,97 +221,31 @@ def import_coco(project: Project, path: str | os.PathLike, as_predictions: bool 
     By default the imported images' existing boxes of the same kind are replaced (importing the same
     file twice gives the same result); with `merge` they are kept.
     """
-    data = read_coco(path)
-    report = ImportReport(images_in_file=len(data["images"]))
+    return import_records(project, coco_records(read_coco(path), path), as_predictions=as_predictions, merge=merge)
 
-    # Match images: relative path first, then a unique base name.
-    records = [im for im in project.images() if not im.missing]
-    by_path = {im.path: im for im in records}
-    by_base: dict[str, list] = {}
-    for im in records:
-        by_base.setdefault(im.file_name.lower(), []).append(im)
-    file_to_record: dict = {}
+
+def coco_records(data: dict, path) -> ImportData:
+    """A validated COCO dict as plain records (annotations grouped under their images)."""
+    names = {c["id"]: c["name"].strip() for c in data["categories"]}
+    out = ImportData(categories=list(dict.fromkeys(names.values())))
+    by_id: dict = {}
     for im in data["images"]:
-        name = _normalise_file_name(im["file_name"], path)
-        rec = by_path.get(name)
-        if rec is None:
-            # CVAT/Label Studio often prefix a folder ("images/", "upload/1/") the project lacks.
-            candidates = by_base.get(PurePosixPath(name).name.lower(), [])
-            rec = candidates[0] if len(candidates) == 1 else None
-        if rec is None or rec.error:
-            report.images_missing.append(im["file_name"])
-            file_to_record[im["id"]] = None
-        else:
-            file_to_record[im["id"]] = rec
-
-    matched = {k: v for k, v in file_to_record.items() if v is not None}
-    report.images_matched = len({r.id for r in matched.values()})
-
-    # Write everything in one transaction; nothing above wrote anything.
-    cat_names = {c["id"]: c["name"].strip() for c in data["categories"]}
-    with project.batch() as c:
-        existing = {cat.name: cat.id for cat in project.categories()}
-        for name in cat_names.values():  # file order, so new classes keep the file's order
-            if name not in existing:
-                existing[name] = project.add_category(name).id
-                report.categories_created.append(name)
-        cat_map = {cid: existing[name] for cid, name in cat_names.items()}
-        now = time.time()
-        target_ids = {r.id for r in matched.values()}
-        if not merge and target_ids:
-            # Ground truth replaces the image's boxes (predictions included: the image is now reviewed);
-            # a predictions import replaces only the unreviewed predictions.
-            kinds = (PREDICTED,) if as_predictions else (PREDICTED, HUMAN, ACCEPTED)
-            marks = ",".join("?" * len(kinds))
-            c.executemany(
-                f"DELETE FROM boxes WHERE image_id=? AND state IN ({marks})",
-                [(i, *kinds) for i in target_ids],
-            )
-        # Boxes, clipped to each image's displayed size. The hot loop of a big import: plain
-        # comparisons rather than min/max calls.
-        sizes = {k: (r.id, float(r.width), float(r.height)) for k, r in matched.items()}
-        rows = []
-        append = rows.append
-        clipped = degenerate = unknown = on_missing = preds = 0
-        for a in data["annotations"]:
-            rec = sizes.get(a["image_id"])
-            if rec is None:
-                if a["image_id"] in file_to_record:
-                    on_missing += 1
-                else:
-                    unknown += 1
-                continue
-            image_id, W, H = rec
-            x1, y1, w, h = a["bbox"]
-            x2, y2 = x1 + w, y1 + h
-            cx1 = 0.0 if x1 < 0 else (W if x1 > W else x1)
-            cy1 = 0.0 if y1 < 0 else (H if y1 > H else y1)
-            cx2 = 0.0 if x2 < 0 else (W if x2 > W else x2)
-            cy2 = 0.0 if y2 < 0 else (H if y2 > H else y2)
-            if cx2 <= cx1 or cy2 <= cy1 or w <= 0 or h <= 0:
-                degenerate += 1
-                continue
-            if cx1 != x1 or cy1 != y1 or cx2 != x2 or cy2 != y2:
-                clipped += 1
-            score = a.get("score")
-            if as_predictions and score is not None:
-                append((image_id, cat_map[a["category_id"]], cx1, cy1, cx2, cy2, SOURCE_MODEL, score, PREDICTED, now, now))
-                preds += 1
-            else:
-                append((image_id, cat_map[a["category_id"]], cx1, cy1, cx2, cy2, SOURCE_HUMAN, score, HUMAN, now, now))
-        report.boxes_clipped, report.boxes_degenerate = clipped, degenerate
-        report.boxes_unknown_image, report.boxes_on_missing_images = unknown, on_missing
-        report.predictions_added, report.boxes_added = preds, len(rows) - preds
-        c.executemany(
-            "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            rows,
-        )
-        # Ground truth marks its images reviewed (listed images without boxes are negatives);
-        # a predictions import leaves review to the person.
-        reviewed = [] if as_predictions else sorted(target_ids)
-        c.executemany("UPDATE images SET reviewed=1, reviewed_at=? WHERE id=?", [(now, i) for i in reviewed])
-        report.images_reviewed = len(reviewed)
-        project._changed("boxes", target_ids)
-        project._changed("images", target_ids)
-    return report
+        item = ImportedImage((normalise_name(im["file_name"], path, error=CocoFormatError),), width=im.get("width"),
+                             height=im.get("height"), source=str(path))
+        if im["id"] in by_id:
+            raise _fail(path, f"image id {im['id']!r} appears twice")
+        by_id[im["id"]] = item
+        out.images.append(item)
+    unknown = 0
+    for a in data["annotations"]:
+        item = by_id.get(a["image_id"])
+        if item is None:
+            unknown += 1
+            continue
+        x, y, w, h = a["bbox"]
+        if w <= 0 or h <= 0:  # COCO's width and height are sizes: a negative one is no box at all
+            w = h = 0.0
+        # a plain tuple in ImportedBox's field order: 100,000 of them, so no constructor call each
+        item.boxes.append((names[a["category_id"]], x, y, x + w, y + h, a.get("score")))
+    out.boxes_unknown_image = unknown
+    return out

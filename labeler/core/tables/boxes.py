@@ -7,6 +7,8 @@ import time
 from dataclasses import replace
 from typing import Iterable, Iterator, Sequence
 
+from .. import history
+from ..geometry import clip_box
 from ..records import BOX_STATES, HUMAN, MIN_BOX_SIZE, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Box, StoreError
 from . import Table
 
@@ -50,13 +52,7 @@ class Boxes(Table):
         row = c.execute("SELECT width, height FROM images WHERE id=?", (image_id,)).fetchone()
         if row is None:
             raise StoreError(f"No image with id {image_id}")
-        w, h = row
-        x1, x2 = sorted((float(x1), float(x2)))
-        y1, y2 = sorted((float(y1), float(y2)))
-        if w and h:
-            x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
-            y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
-        return x1, y1, x2, y2
+        return clip_box(float(x1), float(y1), float(x2), float(y2), row[0] or 0, row[1] or 0)  # None: too small
 
     def add_many(self, image_id: int, items: Iterable[tuple], *, source: str = SOURCE_HUMAN,
                  state: str = HUMAN, skip_degenerate: bool = False) -> list[Box]:
@@ -69,11 +65,12 @@ class Boxes(Table):
             for item in items:
                 cid, x1, y1, x2, y2 = item[:5]
                 score = item[5] if len(item) > 5 else None
-                x1, y1, x2, y2 = self._clip(c, image_id, x1, y1, x2, y2)
-                if x2 - x1 < MIN_BOX_SIZE or y2 - y1 < MIN_BOX_SIZE:
+                rect = self._clip(c, image_id, x1, y1, x2, y2)
+                if rect is None:
                     if skip_degenerate:
                         continue
                     raise StoreError(f"A box must be at least {MIN_BOX_SIZE:g} px wide and high inside the image")
+                x1, y1, x2, y2 = rect
                 cur = c.execute(
                     "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -107,9 +104,10 @@ class Boxes(Table):
         """Move or resize a box (clipped to its image). Editing a prediction makes it a person's box."""
         with self.p._tx() as c:
             old = self.get(box_id)
-            x1, y1, x2, y2 = self._clip(c, old.image_id, x1, y1, x2, y2)
-            if x2 - x1 < MIN_BOX_SIZE or y2 - y1 < MIN_BOX_SIZE:
+            rect = self._clip(c, old.image_id, x1, y1, x2, y2)
+            if rect is None:
                 raise StoreError(f"A box must be at least {MIN_BOX_SIZE:g} px wide and high inside the image")
+            x1, y1, x2, y2 = rect
             state = HUMAN if (as_human and old.state == PREDICTED) else old.state
             new = replace(old, x1=x1, y1=y1, x2=x2, y2=y2, state=state, updated_at=time.time())
             self._write(c, new)
@@ -152,8 +150,12 @@ class Boxes(Table):
         )
         self.p._changed("boxes", [b.image_id])
 
-    def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True) -> list[Box]:
-        """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay."""
+    def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True,
+                            model: str = history.UNKNOWN_MODEL) -> list[Box]:
+        """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay.
+        `model` (its key) is kept with each proposed box (labeler.core.history)."""
         with self.p._tx() as c:
             c.execute("DELETE FROM boxes WHERE image_id=? AND state=?", (image_id, PREDICTED))
-            return self.add_many(image_id, items, source=SOURCE_MODEL, state=PREDICTED, skip_degenerate=skip_degenerate)
+            boxes = self.add_many(image_id, items, source=SOURCE_MODEL, state=PREDICTED, skip_degenerate=skip_degenerate)
+            history.tag_predictions(c, [image_id], [b.id for b in boxes], model)
+            return boxes

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 
 from labeler.core import commands
 from labeler.core.store import MIN_BOX_SIZE, PREDICTED, Box, Project, StoreError
+from labeler.core.words import counted
 from labeler.gui.canvas import geometry as geo
 from labeler.gui.undo import UndoReporter, push
 
@@ -116,6 +118,23 @@ class BoxEditor:
             return False
         return self.push(commands.SetCategory(list(box_ids), category_id, image_id, text=f"Set class {name}"))
 
+    def create_category_for(self, image_id: int, box_ids: list[int], name: str) -> bool:
+        """Add a class called `name` and give it to the boxes: one undo step."""
+        name = name.strip()
+        if not name:
+            self.say("A class needs a name.")
+            return False
+        self.stack.beginMacro(f"Create class {name}")
+        try:
+            add_class = commands.AddCategory(name)
+            if not self.push(add_class):
+                return False
+            if box_ids:
+                self.push(commands.SetCategory(list(box_ids), add_class.created.id, image_id, text=f"Set class {name}"))
+            return True
+        finally:
+            self.stack.endMacro()
+
     def accept(self, image_id: int, box_ids: list[int]) -> bool:
         predicted = [b.id for b in self.project.boxes_by_ids(box_ids) if b.state == PREDICTED]
         if not predicted:
@@ -125,7 +144,16 @@ class BoxEditor:
         return self.push(commands.AcceptBoxes(predicted, image_id))
 
     def review(self, image_id: int, min_score: float) -> bool:
-        return self.push(commands.ReviewImage(image_id, min_score))
+        """Ctrl+Enter; the status line says what it removed (undo brings the removed back)."""
+        cmd = commands.ReviewImage(image_id, min_score)
+        if not self.push(cmd):
+            return False
+        text = f"Reviewed: accepted {counted(len(cmd.accepted), 'prediction')}"
+        if cmd.deleted:
+            text += (f", removed {counted(len(cmd.deleted), 'hidden prediction')} (scored below {min_score:.2f});"
+                     " Edit > Undo brings them back")
+        self.say(text + ".")
+        return True
 
     # -- copy and paste
     def copy(self, clipboard: Clipboard, image_id: int, boxes: list[Box]) -> None:
@@ -134,7 +162,7 @@ class BoxEditor:
             return
         clipboard.image_id = image_id
         clipboard.items = [(b.category_id, *b.rect) for b in boxes]
-        self.say(f"Copied {len(boxes)} box{'es' if len(boxes) != 1 else ''}.")
+        self.say(f"Copied {counted(len(boxes), 'box')}.")
 
 
     def paste(self, clipboard: Clipboard, image_id: int, width: int, height: int, default_id: int | None) -> list[int]:
@@ -151,7 +179,7 @@ class BoxEditor:
                         threshold: float) -> list[int]:
         """Copy another image's boxes (all but predictions hidden below `threshold`) onto this one."""
         try:
-            boxes = [b for b in self.project.boxes(source_id) if not is_hidden(b, threshold)]
+            boxes = [b for b in self.project.boxes(source_id) if not b.hidden_at(threshold)]
         except StoreError as exc:
             self.say(str(exc))
             return []
@@ -172,16 +200,11 @@ class BoxEditor:
             self.say("None of the boxes fall inside this image.")
             return []
         n = len(items)
-        ids = self.add_boxes(image_id, items, default_id, text=text.format(f"{n} box{'es' if n != 1 else ''}"))
+        ids = self.add_boxes(image_id, items, default_id, text=text.format(counted(n, "box")))
         skipped = len(rects) - n
         if ids and skipped:
-            self.say(f"{skipped} box{'es' if skipped != 1 else ''} fell outside this image and were left out.")
+            self.say(f"{counted(skipped, 'box')} fell outside this image and were left out.")
         return ids
-
-
-def is_hidden(box: Box, threshold: float) -> bool:
-    """A prediction scored below the threshold: not shown, and deleted by Ctrl+Enter."""
-    return box.state == PREDICTED and (box.score if box.score is not None else 1.0) < threshold
 
 
 def make_edit_actions(canvas) -> dict[str, "QAction"]:
@@ -197,6 +220,8 @@ def make_edit_actions(canvas) -> dict[str, "QAction"]:
          "Accept the selected predictions"),
         ("accept_image", "Accept &image", ["Ctrl+Return", "Ctrl+Enter"], canvas.accept_image,
          "Accept the predictions shown, delete the hidden ones, mark the image reviewed"),
+        ("review_next", "Accept image and go to the &next to review", ["Space"], canvas.review_and_next,
+         "Ctrl+Enter, then Shift+D, in one key (hold Space and drag to pan)"),
         ("pick_class", "Set &class…", ["E"], canvas.pick_category_for_selection,
          "Choose the class of the selected boxes (type to filter)"),
         ("copy", "&Copy boxes", ["Ctrl+C"], canvas.copy_selected, "Copy the selected boxes"),
@@ -209,6 +234,10 @@ def make_edit_actions(canvas) -> dict[str, "QAction"]:
         a.setShortcuts([QKeySequence(k) for k in keys])
         a.setStatusTip(tip)
         a.setToolTip(f"{text.replace('&', '').rstrip('…')} ({keys[0]})")
+        if key == "review_next":
+            # the canvas handles Space itself (press and release without a drag; Space+drag pans);
+            # as a window shortcut Space would also steal the focused button's Space
+            a.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         if key == "draw":
             a.setCheckable(True)
             a.toggled.connect(canvas.set_draw_mode)
@@ -217,3 +246,19 @@ def make_edit_actions(canvas) -> dict[str, "QAction"]:
         canvas.addAction(a)
         actions[key] = a
     return actions
+
+
+def make_class_actions(canvas) -> list["QAction"]:
+    """1-9: set the selection's class to the n-th class (nothing selected: 1 zooms to 100 %).
+
+    Actions on the canvas (window shortcuts), so the digits work wherever the selection is shown:
+    on the canvas and in the Boxes list alike. They stay out of the menus (nine entries)."""
+    out = []
+    for n in range(1, 10):
+        a = QAction(f"Class {n}", canvas)
+        a.setObjectName(f"action_class_{n}")
+        a.setShortcut(QKeySequence(str(n)))
+        a.triggered.connect(lambda _checked=False, n=n: canvas.class_key(n))
+        canvas.addAction(a)
+        out.append(a)
+    return out

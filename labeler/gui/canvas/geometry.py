@@ -7,6 +7,8 @@ rules here makes them testable without a display and keeps the Qt items dumb.
 
 from __future__ import annotations
 
+from labeler.core.geometry import clip_box
+
 Rect = tuple[float, float, float, float]
 
 #: the eight resize handles, clockwise from the top-left corner; a handle is its index here
@@ -30,16 +32,6 @@ def normalized(x1: float, y1: float, x2: float, y2: float) -> Rect:
 
 def clamp_point(x: float, y: float, width: float, height: float) -> tuple[float, float]:
     return _clamp(x, 0.0, width), _clamp(y, 0.0, height)
-
-
-def clip_rect(rect: Rect, width: float, height: float) -> Rect:
-    """The part of `rect` inside a width x height image (possibly empty)."""
-    x1, y1, x2, y2 = normalized(*rect)
-    return (_clamp(x1, 0.0, width), _clamp(y1, 0.0, height), _clamp(x2, 0.0, width), _clamp(y2, 0.0, height))
-
-
-def is_big_enough(rect: Rect, min_size: float) -> bool:
-    return rect[2] - rect[0] >= min_size and rect[3] - rect[1] >= min_size
 
 
 def handle_points(rect: Rect) -> list[tuple[float, float]]:
@@ -110,8 +102,4 @@ def moved(rect: Rect, dx: float, dy: float) -> Rect:
 
 def fit_into(rects: list[Rect], width: float, height: float, min_size: float) -> list[Rect | None]:
     """Boxes copied from another image, clipped to this one; None where too little is left."""
-    out: list[Rect | None] = []
-    for r in rects:
-        c = clip_rect(r, width, height)
-        out.append(c if is_big_enough(c, min_size) else None)
-    return out
+    return [clip_box(*r, width, height, min_size) for r in rects]

@@ -9,15 +9,21 @@ Paint cost matters (a view of 1,000 boxes must paint well under 16 ms), so:
 - a box paints in screen pixels (world transform reset), so lines and labels keep their size at
   any zoom without cosmetic-pen work, and handles are drawn only on selected boxes;
 - the bounding rect is computed when the rect or the zoom changes, not on every query.
+
+Labels ("star 0.76") are placed by LabelPlacer so crowded boxes' labels do not cover each other
+(above the box, inside its top, below, inside its bottom; the first free spot), up to
+PLACE_LABELS_UP_TO boxes an image.
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
+
+from shiboken6 import isValid
 
 from labeler.core.store import PREDICTED, Box
 
@@ -97,6 +103,53 @@ class Labels:
         return hit
 
 
+#: above this many boxes on an image, labels take the plain rule (above, else inside) without
+#: avoiding each other: placing 1,000 costs ~15 ms a frame, and at that density none would read
+PLACE_LABELS_UP_TO = 300
+
+
+class LabelPlacer:
+    """Places box labels (screen pixels) so labels of crowded boxes do not cover each other.
+
+    Each label tries, in order: above the box's top-left corner, inside its top, below it, inside
+    its bottom; the first spot no earlier label overlaps wins (all taken: above, or inside when
+    above is off screen). Placed rects are kept in a coarse grid, so each try checks a few
+    neighbours, not every label."""
+
+    CELL = 64.0
+
+    def __init__(self, height: float, plain: bool = False):
+        self.h, self.plain = height, plain
+        self._grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+
+    def _cells(self, x1: float, y1: float, x2: float, y2: float):
+        c = self.CELL
+        for gx in range(int(x1 // c), int(x2 // c) + 1):
+            for gy in range(int(y1 // c), int(y2 // c) + 1):
+                yield gx, gy
+
+    def _free(self, x1: float, y1: float, x2: float, y2: float) -> bool:
+        for cell in self._cells(x1, y1, x2, y2):
+            for a1, b1, a2, b2 in self._grid.get(cell, ()):
+                if x1 < a2 and a1 < x2 and y1 < b2 and b1 < y2:
+                    return False
+        return True
+
+    def place(self, left: float, top: float, bottom: float, width: float) -> tuple[float, float]:
+        """The label's top-left corner for a box with these screen edges and a label this wide."""
+        h, x = self.h, left - 1
+        if self.plain:
+            return x, (top - h - 1 if top >= h + 1 else top + 1)
+        spots = [top + 1, bottom + 1, bottom - h - 1]
+        if top >= h + 1:
+            spots.insert(0, top - h - 1)
+        y = next((y for y in spots if self._free(x, y, x + width, y + h)), spots[0])
+        rect = (x, y, x + width, y + h)
+        for cell in self._cells(*rect):
+            self._grid.setdefault(cell, []).append(rect)
+        return x, y
+
+
 def box_label(name: str, box: Box) -> str:
     if box.state == PREDICTED and box.score is not None:
         return f"{name} {box.score:.2f}"
@@ -123,6 +176,7 @@ class BoxItem(QGraphicsRectItem):
         self.selected, self.shown = False, True
         self._rect = QRectF()
         self.bounds = QRectF()  # rect plus label and handles, where the layer paints this box
+        self.label_at: tuple[float, float] | None = None  # where the layer last put the label (screen)
         self.set_box(box, color, name)
 
     # -- data
@@ -161,7 +215,7 @@ class BoxItem(QGraphicsRectItem):
         pad = (HANDLE_PX + LINE_PX) * px
         top = max(pad, (self.layer.labels.height + LINE_PX) * px)
         right = max(pad, self.label_width * px - self._rect.width()) if self.label is not None else pad
-        self.bounds = self._rect.adjusted(-pad, -top, right, pad)
+        self.bounds = self._rect.adjusted(-pad, -top, right, top)  # the label may sit below the box
 
     def dirty(self) -> None:
         if not self.bounds.isNull():
@@ -216,22 +270,43 @@ class BoxLayer(QGraphicsItem):
         h = self.labels.height
         groups: dict[BoxStyle, tuple[list, list, list]] = {}
         selected = []
+        # labels are placed among every box in view (not only the exposed ones), so a partial
+        # repaint puts each label where a full one would
+        placer = LabelPlacer(h, plain=len(self._items) > PLACE_LABELS_UP_TO)
+        visible = world.inverted()[0].mapRect(QRectF(widget.rect())) if widget is not None else exposed
+        moved: list[QRectF] = []
         for it in self._items:
-            if not it.shown or not it.bounds.intersects(exposed):
+            if not it.shown or not it.bounds.intersects(visible):
                 continue
             r = map_rect(it._rect)
+            if r.width() >= 4:
+                at = placer.place(r.left(), r.top(), r.bottom(), it.label_width)
+                if at != it.label_at:
+                    if it.label_at is not None:  # it moved because a neighbour did: repaint both spots
+                        moved.append(QRectF(it.label_at[0], it.label_at[1], it.label_width, h))
+                        moved.append(QRectF(at[0], at[1], it.label_width, h))
+                    it.label_at = at
+            else:
+                at = None
+            if not it.bounds.intersects(exposed):
+                continue
             st = it.style
             g = groups.get(st)
             if g is None:
                 g = groups[st] = ([], [], [])  # border rects, label rects, label texts
             g[0].append(r)
-            left, top = r.left(), r.top()
-            if r.width() >= 4:
-                y = top - h - 1 if top >= h + 1 else top + 1
-                g[1].append(QRectF(left - 1, y, it.label_width, h))
-                g[2].append((int(left + 2), int(y + 1), it.label))
+            if at is not None:
+                x, y = at
+                g[1].append(QRectF(x, y, it.label_width, h))
+                g[2].append((int(x + 3), int(y + 1), it.label))
             if it.selected:
                 selected.append((it, r))
+        if moved:
+            back = world.inverted()[0]
+            area = back.mapRect(moved[0])
+            for m in moved[1:]:
+                area = area.united(back.mapRect(m))
+            QTimer.singleShot(0, lambda: isValid(self) and self.update(area))
         if not groups:
             return
         painter.setBrush(_NO_BRUSH)

@@ -114,10 +114,10 @@ class ImageLoader(QObject):
             if image_id not in self._cache and image_id not in self._errors:
                 self._start(image_id, path, _PRIORITY_PREFETCH)
 
-    def forget(self, image_id: int) -> None:
-        """Drop a cached result (the file changed on disk)."""
-        self._cache.pop(image_id, None)
-        self._errors.pop(image_id, None)
+    def invalidate(self) -> None:
+        """Drop every decoded image and remembered failure: a rescan may have found files changed."""
+        self._cache.clear()
+        self._errors.clear()
 
     def pending(self) -> list[int]:
         return list(self._jobs)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPen
 from PySide6.QtWidgets import QApplication
 
+from labeler.core.geometry import clip_box
 from labeler.core.store import MIN_BOX_SIZE
 from labeler.gui.canvas import geometry as geo
 from labeler.gui.canvas.items import HANDLE_GRAB_PX, BoxItem
@@ -73,6 +74,7 @@ class MouseGestures:
         button = event.button()
         if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
             self._gesture = _Gesture("pan", self._scene_pos(pos), pos)
+            self._space_panned = self._space_panned or self._space  # its release is not accept-and-next
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
@@ -168,9 +170,8 @@ class MouseGestures:
     def _finish(self, g: _Gesture) -> None:
         image_id = self._image_id
         if g.kind == "draw":
-            r = g.rect
-            px = self.transform().m11()
-            if (r[2] - r[0]) * px < MIN_DRAW_PX or (r[3] - r[1]) * px < MIN_DRAW_PX or not geo.is_big_enough(r, MIN_BOX_SIZE):
+            r = clip_box(*g.rect, *self._image_size())  # the store's rule, in image pixels
+            if r is None:
                 self.message.emit("Too small for a box: drag further to draw one.")
                 return
             ids = self.editor.add_boxes(image_id, [r], self._default_category)

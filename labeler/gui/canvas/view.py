@@ -8,17 +8,11 @@ canvas re-syncs its items whenever `boxes_changed` names the current image or th
 Mouse: left-drag on a box moves the selection, on a handle of a selected box resizes it, on empty
 image draws a rubber band (Ctrl adds to the selection); Ctrl+click toggles a box. In draw mode (W)
 a drag draws a box of the default class. Wheel zooms around the cursor; middle-drag or Space+drag
-pans. Drags shorter than MIN_DRAW_PX screen pixels (a click) make no box, and no box can be
-resized below MIN_DRAW_PX screen pixels (or store.MIN_BOX_SIZE image pixels), so slivers do not
+pans. A drawn box that core.geometry.clip_box refuses (under 1 image pixel: a click) makes no box,
+and no box can be resized below MIN_DRAW_PX screen pixels (or store.MIN_BOX_SIZE image pixels), so slivers do not
 happen by accident.
 
-Keyboard conflicts with the main window, resolved here:
-- Arrow keys nudge the selection by one image pixel (Shift: 10) while boxes are selected and the
-  canvas has focus: the canvas accepts QEvent.ShortcutOverride for them, so the window's Left/Right
-  navigation actions do not fire. With nothing selected the override is not accepted and the
-  window's actions navigate.
-- Digits 1-9 set the class of the selection to the n-th class in project order; with nothing
-  selected, "1" zooms to 100 %.
+Keys: see canvas.keys (KeyboardMixin).
 
 HiDPI: zoom 1.0 (100 %) means one image pixel per physical screen pixel, so the view scale is
 zoom / devicePixelRatio; the image is painted at device resolution by the raster engine.
@@ -26,8 +20,8 @@ zoom / devicePixelRatio; the image is painted at device resolution by the raster
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QKeyEvent, QPainter, QPen, QTransform, QUndoStack
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QPainter, QPen, QTransform, QUndoStack
 from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
 from labeler.core.store import ImageRecord, Project, StoreError
@@ -35,8 +29,10 @@ from labeler.gui.canvas import geometry as geo
 from labeler.gui.dialogs import class_picker
 from labeler.gui.canvas.items import BoxItem, BoxLayer, ImageItem
 
-from labeler.gui.canvas.actions import BoxEditor, Clipboard, is_hidden, make_edit_actions
+from labeler.gui.canvas.actions import BoxEditor, Clipboard, make_class_actions, make_edit_actions
+from labeler.gui.canvas.keys import KeyboardMixin
 from labeler.gui.canvas.mouse import MouseGestures, _Gesture
+from labeler.gui.canvas.focus import FocusReturn
 from labeler.gui.canvas.loader import ImageLoader
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.undo import UndoReporter
@@ -45,11 +41,9 @@ from labeler.gui.undo import UndoReporter
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 #: screen pixels kept around the image by fit_to_window (room for labels and handles)
 FIT_MARGIN_PX = 24
-_ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
-_DIGITS = {getattr(Qt.Key, f"Key_{i}"): i for i in range(1, 10)}
 
 
-class Canvas(MouseGestures, QGraphicsView):
+class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
     #: image-pixel coordinates under the cursor; (-1, -1) outside the image
     cursor_moved = Signal(float, float)
     #: view zoom, 1.0 == 100 % (one image pixel per physical screen pixel)
@@ -61,6 +55,8 @@ class Canvas(MouseGestures, QGraphicsView):
     draw_mode_changed = Signal(bool)
     #: a short text for the status bar (why an edit was refused, what happened)
     message = Signal(str)
+    #: Space reviewed the image: the window goes to the next image to review
+    next_requested = Signal()
 
     def __init__(self, project: Project, signals: ProjectSignals, undo_stack: QUndoStack,
                  reporter: UndoReporter, parent=None):
@@ -88,6 +84,7 @@ class Canvas(MouseGestures, QGraphicsView):
         self._sync_pending = False
         self._syncing = False
         self._space = False
+        self._space_panned = False  # Space+drag panned: its release is not accept-and-next
         self._fitted = True
         self._cursor_vp: QPointF | None = None
         self._preview = QGraphicsRectItem()
@@ -114,6 +111,8 @@ class Canvas(MouseGestures, QGraphicsView):
         signals.boxes_changed.connect(self._on_boxes_changed)
         signals.categories_changed.connect(self._on_categories_changed)
         self.edit_actions: dict[str, QAction] = make_edit_actions(self)
+        self.class_actions: list[QAction] = make_class_actions(self)
+        self._focus_return = FocusReturn(self)
         self._reload_categories()
 
     # ------------------------------------------------------------------ images
@@ -179,6 +178,10 @@ class Canvas(MouseGestures, QGraphicsView):
         """Stop decoding (before the project closes)."""
         self._loader.stop()
 
+    def forget_decoded(self) -> None:
+        """After a rescan: decode files again when next shown, as they may have changed on disk."""
+        self._loader.invalidate()
+
     def _on_loader_loaded(self, image_id: int, image) -> None:
         if image_id != self._image_id:
             return
@@ -239,7 +242,7 @@ class Canvas(MouseGestures, QGraphicsView):
                     self._scene.addItem(item)
                 else:
                     item.set_box(b, color, name)
-                visible = not is_hidden(b, self._threshold)
+                visible = not b.hidden_at(self._threshold)
                 item.setVisible(visible)
                 if not visible:
                     item.setSelected(False)
@@ -382,53 +385,6 @@ class Canvas(MouseGestures, QGraphicsView):
             painter.drawLine(QPointF(x, 0), QPointF(x, vp.height()))
         painter.setWorldTransform(world)
 
-    # ------------------------------------------------------------------ keyboard
-    def event(self, event) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
-            mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
-            if event.key() in _ARROWS and not mods and self._selected_items():
-                event.accept()  # nudge instead of the window's Left/Right navigation
-                return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        key, mods = event.key(), event.modifiers()
-        plain = not (mods & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier))
-        if key in _ARROWS and plain and self._selected_items():
-            step = 10.0 if mods & Qt.KeyboardModifier.ShiftModifier else 1.0
-            dx, dy = _ARROWS[key]
-            self.nudge_selected(dx * step, dy * step)
-        elif key in _DIGITS and plain:
-            n = _DIGITS[key]
-            if self._selected_items():
-                if n > len(self._category_order):
-                    self.message.emit(f"There is no class {n}: the project has {len(self._category_order)}.")
-                else:
-                    self.set_selected_category(self._category_order[n - 1])
-            elif n == 1:
-                self.zoom_100()
-        elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = True
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-        elif key == Qt.Key.Key_Space:
-            pass
-        else:
-            super().keyPressEvent(event)
-            return
-        event.accept()
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = False
-            self._update_hover_cursor(QPointF(self.viewport().mapFromGlobal(self.cursor().pos())))
-            event.accept()
-            return
-        super().keyReleaseEvent(event)
-
-    def focusOutEvent(self, event) -> None:
-        self._space = False
-        super().focusOutEvent(event)
-
     # ------------------------------------------------------------------ edits
     def cancel(self) -> None:
         """Esc: cancel a drag in progress, else leave draw mode, else clear the selection."""
@@ -481,7 +437,12 @@ class Canvas(MouseGestures, QGraphicsView):
             return
         current = {self._items[i].box.category_id for i in ids if i in self._items}
         chosen = class_picker.pick_category(self, cats, current.pop() if len(current) == 1 else None)
-        if chosen is not None and self._image_id is not None:
+        self.take_focus()  # keys go on working on the canvas at once
+        if chosen is None or self._image_id is None:
+            return
+        if isinstance(chosen, str):  # "Create class NAME"
+            self.editor.create_category_for(self._image_id, ids, chosen)
+        else:
             self.editor.set_category(self._image_id, ids, chosen)
 
     def accept_selected(self) -> None:
@@ -489,13 +450,14 @@ class Canvas(MouseGestures, QGraphicsView):
         if self._editable():
             self.editor.accept(self._image_id, self.selected_box_ids())
 
-    def accept_image(self) -> None:
+    def accept_image(self) -> bool:
         """Ctrl+Enter: accept the predictions shown (score >= threshold), delete the hidden ones and
-        mark the image reviewed, in one undo step."""
+        mark the image reviewed, in one undo step. True if it did."""
         if self._editable() and not self._error:
-            self.editor.review(self._image_id, self._threshold)
-        elif self._error:
+            return self.editor.review(self._image_id, self._threshold)
+        if self._error:
             self.message.emit("This image cannot be read, so it cannot be reviewed.")
+        return False
 
     def copy_selected(self) -> None:
         if self._image_id is not None:

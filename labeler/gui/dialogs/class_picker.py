@@ -1,7 +1,9 @@
 """The class picker (E): every class with its colour and digit, filtered as you type.
 
 Typing narrows the list (substring, any case); Up/Down move in it without leaving the text box;
-Enter takes the highlighted class (the first match if none is highlighted); Esc cancels.
+Enter takes the highlighted class (the first match if none is highlighted); Esc cancels. When the
+typed name is no class's name, the list ends with "Create class NAME" (highlighted when nothing
+else matches): Enter on it returns the name, and the caller creates the class (undoably).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListWidget, QListWidg
 from labeler.core.store import Category
 
 IdRole = Qt.ItemDataRole.UserRole + 1
+#: the data of the "Create class NAME" row
+CREATE = "create"
 
 
 def _swatch(color: str) -> QIcon:
@@ -38,7 +42,11 @@ class ClassPicker(QDialog):
             if c.id == current_id:
                 self.list.setCurrentItem(item)
         self._names = [c.name.lower() for c in categories]
-        hint = QLabel("Enter picks the highlighted class, Esc cancels")
+        self.create_item = QListWidgetItem("")
+        self.create_item.setData(IdRole, CREATE)
+        self.create_item.setHidden(True)
+        self.list.addItem(self.create_item)
+        hint = QLabel("Enter picks the highlighted class (or creates the typed one), Esc cancels")
         hint.setEnabled(False)
         lay = QVBoxLayout(self)
         lay.addWidget(self.filter_box)
@@ -52,10 +60,13 @@ class ClassPicker(QDialog):
         if self.list.currentItem() is None and self.list.count():
             self.list.setCurrentRow(0)
 
-    def chosen_id(self) -> int | None:
+    def chosen_id(self) -> int | str | None:
+        """The highlighted class's id, the typed name when "Create class NAME" is highlighted, or None."""
         item = self.list.currentItem()
         if item is None or item.isHidden():
             return None
+        if item is self.create_item:
+            return self.filter_box.text().strip()
         return item.data(IdRole)
 
     def _on_filter_changed(self, text: str) -> None:
@@ -67,9 +78,13 @@ class ClassPicker(QDialog):
             item.setHidden(hide)
             if not hide and first is None:
                 first = item
+        name = text.strip()
+        offer = bool(name) and name.lower() not in self._names
+        self.create_item.setText(f'Create class "{name}"')
+        self.create_item.setHidden(not offer)
         current = self.list.currentItem()
         if current is None or current.isHidden():
-            self.list.setCurrentItem(first)
+            self.list.setCurrentItem(first if first is not None else (self.create_item if offer else None))
 
     def _accept_current(self) -> None:
         if self.chosen_id() is not None:
@@ -86,8 +101,9 @@ class ClassPicker(QDialog):
         return super().eventFilter(obj, event)
 
 
-def pick_category(parent: QWidget | None, categories: list[Category], current_id: int | None = None) -> int | None:
-    """Show the picker modally; the chosen class id, or None if cancelled."""
+def pick_category(parent: QWidget | None, categories: list[Category],
+                  current_id: int | None = None) -> int | str | None:
+    """Show the picker modally: the chosen class id, a new class's name (str), or None if cancelled."""
     dlg = ClassPicker(categories, current_id, parent)
     try:
         if dlg.exec() == QDialog.DialogCode.Accepted:

@@ -32,6 +32,9 @@ class ShortcutsDialog(QDialog):
         for r, (name, keys) in enumerate(rows):
             self.table.setItem(r, 0, QTableWidgetItem(name))
             self.table.setItem(r, 1, QTableWidgetItem(keys))
+        # wide enough for the longest line of each column: no row is cut to "…"
+        self.table.resizeColumnsToContents()
+        needed = sum(self.table.columnWidth(c) for c in range(2)) + self.table.verticalScrollBar().sizeHint().width()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -39,4 +42,6 @@ class ShortcutsDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(self.table)
         lay.addWidget(buttons)
-        self.resize(460, 560)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        width = max(460, needed + 48)
+        self.resize(min(width, screen.width() - 40) if screen is not None else width, 560)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 
 from PySide6.QtCore import QThread, Qt, Signal
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QProgressBar, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QTextOption
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFrame, QLabel, QProgressBar, QPushButton, QTextEdit,
+                               QVBoxLayout, QWidget)
 
 from labeler.ml import weights
 
@@ -63,6 +64,11 @@ class WeightsDialog(QDialog):
         self.setWindowTitle("Download weights")
         self.label = QLabel(f"Downloading the COCO weights for {architecture}\nfrom {url or w.url}\nto {w.path}")
         self.label.setWordWrap(True)
+        #: the failure's message, shown in full (see _fit_message)
+        self.message_view = QTextEdit(readOnly=True, visible=False)
+        self.message_view.setFrameShape(QFrame.Shape.NoFrame)
+        self.message_view.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.message_view.viewport().setAutoFillBackground(False)
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)
         self.size_label = QLabel("")
@@ -72,6 +78,7 @@ class WeightsDialog(QDialog):
         self.buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
         lay = QVBoxLayout(self)
         lay.addWidget(self.label)
+        lay.addWidget(self.message_view)
         lay.addWidget(self.bar)
         lay.addWidget(self.size_label)
         lay.addWidget(self.buttons)
@@ -102,9 +109,29 @@ class WeightsDialog(QDialog):
         self.bar.setValue(0)
         self.label.setText(message)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._fit_message()
         self.cancel_button.setText("Close")
         self.cancel_button.clicked.disconnect()
         self.cancel_button.clicked.connect(self.reject)
+
+    def _fit_message(self) -> None:
+        """Show the message whole: prose wraps between words, the URL and the path (which have no
+        spaces) anywhere, at most 90 % of the screen wide, as tall as the wrapped text needs. It
+        stays selectable, and copies without added characters."""
+        text = self.label.text()
+        view = self.message_view
+        view.setPlainText(text)
+        fm = view.fontMetrics()
+        widest = max((fm.horizontalAdvance("    " + w) for w in text.split()), default=0)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        width = min(widest + 4 * fm.averageCharWidth(), int((screen.width() if screen else 1280) * 0.9))
+        margin = 2 * (view.frameWidth() + int(view.document().documentMargin()))
+        view.document().setTextWidth(width - margin)
+        height = int(view.document().size().height()) + margin
+        view.setMinimumSize(width, min(height, int((screen.height() if screen else 800) * 0.7)))
+        self.label.hide()
+        view.show()
+        self.adjustSize()
 
     def _on_thread_cancelled(self) -> None:
         self.thread.wait()  # the worker is past its last line; the partial file is gone

@@ -72,7 +72,7 @@ class BoxList(QWidget):
                     item.setIcon(0, swatch(cat.color, 10))
                 item.setData(0, IdRole, b.id)
                 item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight)
-                if b.state == PREDICTED and (b.score if b.score is not None else 1.0) < self._threshold:
+                if b.hidden_at(self._threshold):
                     # hidden on the canvas by the score slider (Ctrl+Enter deletes it): say so here
                     for col in range(4):
                         item.setForeground(col, self.palette().brush(QPalette.ColorGroup.Disabled,
@@ -94,8 +94,7 @@ class BoxList(QWidget):
 
     def hidden_box_ids(self) -> list[int]:
         t = self._threshold
-        return [b.id for b in self._boxes
-                if b.state == PREDICTED and (b.score if b.score is not None else 1.0) < t]
+        return [b.id for b in self._boxes if b.hidden_at(t)]
 
     def selected_box_ids(self) -> list[int]:
         return [item.data(0, IdRole) for item in self.tree.selectedItems()]

@@ -1,5 +1,5 @@
-"""The class panel: the project's classes with colour and box count, their edits, and the default
-class for new boxes.
+"""The class panel: the project's classes with colour and counts (people's boxes, drawn or accepted,
+apart from predictions not yet reviewed), their edits, and the default class for new boxes.
 
 Every edit is a core command pushed on the shared undo stack, so Ctrl+Z reverts a rename or a
 delete (boxes included). Methods take their arguments or, when called without, ask the user.
@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QForm
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from labeler.core import commands
-from labeler.core.store import Category, Project, StoreError
+from labeler.core.store import PREDICTED, Category, Project, StoreError
+from labeler.core.words import counted
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.undo import UndoReporter, push
 
@@ -27,6 +28,13 @@ def swatch(color: str, size: int = 14) -> QIcon:
     pix = QPixmap(size, size)
     pix.fill(QColor(color))
     return QIcon(pix)
+
+
+
+def split_counts(by_state: dict[str, int]) -> tuple[int, int]:
+    """(people's boxes: drawn or accepted, predictions not yet reviewed) from counts by box state."""
+    predicted = by_state.get(PREDICTED, 0)
+    return sum(by_state.values()) - predicted, predicted
 
 
 class _ClassTree(QTreeWidget):
@@ -60,12 +68,15 @@ class ClassPanel(QWidget):
         self.default_box.setToolTip("The class a newly drawn box gets (number keys 1–9 re-class the selection)")
         self.tree = _ClassTree()
         self.tree.reordered.connect(self.reorder_classes)
-        self.tree.setColumnCount(2)
-        self.tree.setHeaderLabels(["Class", "Boxes"])
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Class", "Boxes", "Predicted"])
+        self.tree.headerItem().setToolTip(1, "Boxes people drew or accepted")
+        self.tree.headerItem().setToolTip(2, "Predictions not yet reviewed")
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self.rename_class(item.data(0, IdRole)))
 
         buttons = QHBoxLayout()
@@ -126,11 +137,12 @@ class ClassPanel(QWidget):
         self._categories = self.project.categories()
         self.tree.clear()
         for c in self._categories:
-            item = QTreeWidgetItem([c.name, ""])
+            item = QTreeWidgetItem([c.name, "", ""])
             item.setIcon(0, swatch(c.color))
             item.setData(0, IdRole, c.id)
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)  # rows move between rows, never into one
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
+            item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight)
             self.tree.addTopLevelItem(item)
         if selected is not None:
             self.select_category(selected)
@@ -152,8 +164,12 @@ class ClassPanel(QWidget):
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             by_state = counts.get(item.data(0, IdRole), {})
-            item.setText(1, f"{sum(by_state.values()):,}")
-            item.setToolTip(1, ", ".join(f"{n:,} {s}" for s, n in sorted(by_state.items())) or "no boxes")
+            people, predicted = split_counts(by_state)
+            item.setText(1, f"{people:,}")
+            item.setText(2, f"{predicted:,}")
+            tip = ", ".join(f"{n:,} {s}" for s, n in sorted(by_state.items())) or "no boxes"
+            item.setToolTip(1, tip)
+            item.setToolTip(2, tip)
 
     # ------------------------------------------------------------------ default class
     def set_default_category(self, category_id: int | None) -> None:
@@ -222,7 +238,7 @@ class ClassPanel(QWidget):
         if confirm:
             answer = QMessageBox.question(
                 self, "Delete class",
-                f"Delete the class {self._name(category_id)!r} and its {n:,} boxes?\n(Edit > Undo brings them back.)")
+                f"Delete the class {self._name(category_id)!r} and its {counted(n, 'box')}?\n(Edit > Undo brings them back.)")
             if answer != QMessageBox.StandardButton.Yes:
                 return False
         return self._push(commands.DeleteCategory(category_id))

@@ -17,17 +17,20 @@ from typing import Iterable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView,
-                               QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView,
+                               QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
 
-from labeler.core.store import (IMAGE_STATUSES, MISSING, PREDICTED_STATUS, REVIEWED, UNLABELED, UNREADABLE,
+from labeler.core.split import validation_paths
+from labeler.core.store import (IMAGE_STATUSES, IN_PROGRESS, MISSING, PRELABELED, REVIEWED, UNLABELED, UNREADABLE,
                                 ImageRecord, Project)
-from labeler.ml.dataset import split_of
+from labeler.core.truth import trains_on
+from labeler.core.words import counted
 
 #: status -> colour of its icon (and of the file name for the images that cannot be worked on)
 STATUS_COLORS = {
     UNLABELED: "#9e9e9e",
-    PREDICTED_STATUS: "#f5a623",
+    PRELABELED: "#f5a623",
+    IN_PROGRESS: "#1e88e5",
     REVIEWED: "#43a047",
     UNREADABLE: "#e53935",
     MISSING: "#8e24aa",
@@ -56,7 +59,7 @@ def _status_icon(status: str) -> QIcon:
 def matches(record: ImageRecord, status: str, text: str) -> bool:
     """Does an image pass the filter? `text` is lower case; it matches anywhere in the path."""
     if status == NOT_REVIEWED:
-        if record.status not in (UNLABELED, PREDICTED_STATUS):
+        if not record.needs_review:
             return False
     elif status != ALL and record.status != status:
         return False
@@ -78,10 +81,13 @@ class ImageListModel(QAbstractListModel):
         self._text = ""
         self.counts: Counter = Counter()
         self._icons: dict[str, QIcon] = {}
-        self._val_cache: dict[str, bool] = {}
+        self._val_paths: set[str] = set()  # the images fine-tuning validates on (core.split)
+        self._train_paths: frozenset[str] = frozenset()
         self._val_font = QFont()
         self._val_font.setItalic(True)
         self._pending: set[int] = set()
+        #: functions adding lines to an image's tooltip (the review queue adds its informativeness)
+        self.tip_lines: list = []
         self._timer = QTimer(self, singleShot=True, interval=60)
         self._timer.timeout.connect(self._apply_pending)
         self.reload()
@@ -106,7 +112,7 @@ class ImageListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.FontRole and self._validates(rec):
             return self._val_font
         if role == Qt.ItemDataRole.ToolTipRole:
-            tip = f"{rec.path}\n{rec.status}, {rec.box_count} boxes"
+            tip = f"{rec.path}\n{rec.status.capitalize()}, {counted(rec.box_count, 'box')}"
             if self._validates(rec):
                 tip += "\nValidation image (italic): fine-tuning measures mAP on it and never trains on it."
             if rec.width:
@@ -115,7 +121,7 @@ class ImageListModel(QAbstractListModel):
                 tip += f"\n{rec.error}"
             if rec.missing:
                 tip += "\nThe file is no longer in the folder."
-            return tip
+            return tip + "".join(line(rec) for line in self.tip_lines)
         if role == RecordRole:
             return rec
         if role == ImageIdRole:
@@ -123,13 +129,15 @@ class ImageListModel(QAbstractListModel):
         return None
 
     def _validates(self, rec: ImageRecord) -> bool:
-        """A reviewed image that fine-tuning keeps for validation (the stable split by path hash)."""
-        if rec.status != REVIEWED:
-            return False
-        val = self._val_cache.get(rec.path)
-        if val is None:
-            val = self._val_cache[rec.path] = split_of(rec.path) == "val"
-        return val
+        """An image that fine-tuning keeps for validation: the split training makes (core.split)."""
+        return rec.path in self._val_paths
+
+    def _update_split(self) -> None:
+        """Recompute the validation images when the set of images training uses changed."""
+        paths = frozenset(r.path for r in self._all if trains_on(r))
+        if paths != self._train_paths:
+            self._train_paths = paths
+            self._val_paths = validation_paths(paths)
 
     # ------------------------------------------------------------------ reading the store
     def reload(self) -> None:
@@ -138,6 +146,7 @@ class ImageListModel(QAbstractListModel):
         self._all = self.project.images()
         self._pos = {r.id: i for i, r in enumerate(self._all)}
         self.counts = Counter(r.status for r in self._all)
+        self._update_split()
         self._filter_rows()
         self.endResetModel()
         self.counts_changed.emit()
@@ -185,6 +194,10 @@ class ImageListModel(QAbstractListModel):
             if row is not None:
                 idx = self.index(row)
                 self.dataChanged.emit(idx, idx)
+        before = self._val_paths
+        self._update_split()
+        if before != self._val_paths and self._rows:  # a review can move another image's italic mark
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
         self.counts_changed.emit()
 
     # ------------------------------------------------------------------ filter
@@ -271,26 +284,48 @@ class ImageListModel(QAbstractListModel):
         first = row + 1 if row is not None else self._insertion_row(image_id, True)
         for k in range(n):
             rec = self._all[self._rows[(first + k) % n]]
-            if rec.status in (UNLABELED, PREDICTED_STATUS) and rec.id != image_id:
+            if rec.needs_review and rec.id != image_id:
                 return rec.id
         return None
 
 
 class _CountDelegate(QStyledItemDelegate):
-    """Paints the box count right-aligned after the file name."""
+    """Paints the file name elided in the middle (`…_Landscape_1.jpg` and `…_3.jpg` stay apart)
+    and the box count right-aligned after it, in room the name never runs into."""
+
+    GAP = 6  # pixels between the name and the count, and after the count
+
+    def layout(self, option, index: QModelIndex) -> tuple[QStyleOptionViewItem, QRect | None, str]:
+        """(the style option with the elided name, the count's rectangle or None, the count)."""
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.textElideMode = Qt.TextElideMode.ElideMiddle
+        rec: ImageRecord = index.data(RecordRole)
+        count = str(rec.box_count) if rec is not None and rec.box_count else ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
+        if not count:
+            opt.text = opt.fontMetrics.elidedText(opt.text, Qt.TextElideMode.ElideMiddle, text_rect.width())
+            return opt, None, ""
+        count_w = opt.fontMetrics.horizontalAdvance(count)
+        room = max(0, text_rect.width() - count_w - 2 * self.GAP)
+        opt.text = opt.fontMetrics.elidedText(opt.text, Qt.TextElideMode.ElideMiddle, room)
+        count_rect = QRect(opt.rect)
+        count_rect.setLeft(opt.rect.right() - self.GAP - count_w)
+        count_rect.setRight(opt.rect.right() - self.GAP)
+        return opt, count_rect, count
 
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
-        super().paint(painter, option, index)
-        rec: ImageRecord = index.data(RecordRole)
-        if rec is None or not rec.box_count:
+        opt, count_rect, count = self.layout(option, index)
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        if count_rect is None:
             return
         painter.save()
         selected = option.state & QStyle.StateFlag.State_Selected
         role = option.palette.ColorRole.HighlightedText if selected else option.palette.ColorRole.PlaceholderText
         painter.setPen(option.palette.color(role))
-        r = QRect(option.rect)
-        r.setRight(r.right() - 6)
-        painter.drawText(r, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, str(rec.box_count))
+        painter.drawText(count_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, count)
         painter.restore()
 
 

@@ -8,27 +8,32 @@ ProjectSignals after each image is written, whatever thread wrote it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import traceback
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from labeler.core.errors import LabelerError
 from labeler.core.store import Project
 from labeler.gui import gc_guard
 from labeler.gui.background import BackgroundTask
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.widgets import narrow_combo
-from labeler.ml import class_map, weights
+from labeler.core.words import counted
+from labeler.jobs import prelabel as job
+from labeler.ml import weights
 from labeler.ml.device import DEVICE_CHOICES
 from labeler.ml.models import ARCHITECTURES
 from labeler.ml.predict import SETTING_MODEL, ModelChoice, PredictionSettings, default_model_choice, model_label_names
 
-#: project setting with the panel's thresholds and device
-SETTING_OPTIONS = "prelabel.options"
 CURRENT, SELECTED, UNLABELED = "current", "selected", "unlabeled"
+
+log = logging.getLogger(__name__)
 
 
 class PrelabelThread(QThread):
@@ -68,7 +73,9 @@ class PrelabelThread(QThread):
             summary = run_prelabel(self.project, loaded, self.image_ids, self.labels, self.settings,
                                    progress=lambda done, total, r: self.progressed.emit(done, total, len(r.items)),
                                    cancelled=self._cancel.is_set)
-        except Exception as exc:  # shown to the user, never swallowed
+        except Exception as exc:  # shown to the user, never swallowed; a bug's traceback goes to the log
+            if not isinstance(exc, LabelerError):
+                log.error("Pre-labeling failed:\n%s", traceback.format_exc())
             self.failed.emit(str(exc) or type(exc).__name__)
         else:
             self.finished_run.emit(summary)
@@ -102,18 +109,18 @@ class PrelabelPanel(QWidget):
         self.classes_button.setToolTip("Which model class becomes which project class")
         self.classes_button.clicked.connect(lambda: self.edit_class_map())
 
-        options = project.get_setting(SETTING_OPTIONS, {}) or {}
+        options = job.saved_options(project)
         self.score_box = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05)
-        self.score_box.setValue(float(options.get("score_threshold", 0.5)))
+        self.score_box.setValue(options["score_threshold"])
         self.score_box.setToolTip("Keep boxes the model scores at least this high")
         self.nms_box = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=1.0, singleStep=0.05)
-        self.nms_box.setValue(float(options.get("nms_iou", 0.5)))
+        self.nms_box.setValue(options["nms_iou"])
         self.nms_box.setToolTip("Boxes of one class overlapping more than this (IoU) are merged into the best one")
         self.max_box = QSpinBox(minimum=1, maximum=1000)
-        self.max_box.setValue(int(options.get("max_boxes", 100)))
+        self.max_box.setValue(options["max_boxes"])
         self.device_box = QComboBox()
         self.device_box.addItems(DEVICE_CHOICES)
-        self.device_box.setCurrentText(options.get("device", "auto"))
+        self.device_box.setCurrentText(options["device"])
         self.device_box.setToolTip("auto: CUDA, then Apple MPS, then the CPU")
         self.scope_box = QComboBox()
         for text, scope in (("Current image", CURRENT), ("Selected images", SELECTED),
@@ -285,13 +292,12 @@ class PrelabelPanel(QWidget):
 
     # ------------------------------------------------------------------ runs
     def _save_options(self, *_):
-        self.project.set_setting(SETTING_OPTIONS, {
-            "score_threshold": self.score_box.value(), "nms_iou": self.nms_box.value(),
-            "max_boxes": self.max_box.value(), "device": self.device_box.currentText()})
+        job.save_options(self.project, score_threshold=self.score_box.value(), nms_iou=self.nms_box.value(),
+                         max_boxes=self.max_box.value(), device=self.device_box.currentText())
 
     def settings(self) -> PredictionSettings:
-        return PredictionSettings(score_threshold=self.score_box.value(), nms_iou=self.nms_box.value(),
-                                  max_boxes=self.max_box.value())
+        return job.prediction_settings(self.project, score_threshold=self.score_box.value(),
+                                       nms_iou=self.nms_box.value(), max_boxes=self.max_box.value())
 
     def is_running(self) -> bool:
         return self._thread is not None
@@ -307,7 +313,7 @@ class PrelabelPanel(QWidget):
                 self._say("No images are selected.")
                 return False
             return self.run_on(self._selected)
-        return self.run_on([im.id for im in self.project.images(status="unlabeled")])
+        return self.run_on(job.images_to_prelabel(self.project, job.UNLABELED_IMAGES))
 
     def run_on(self, image_ids: list[int]) -> bool:
         """Pre-label these images in the background; False (with a message) when it cannot start."""
@@ -317,27 +323,33 @@ class PrelabelPanel(QWidget):
         if not image_ids:
             self._say("There are no images to pre-label.")
             return False
+        plan = self.prepare(image_ids)
+        if plan is None:
+            return False
+        return self._start(plan)
+
+    def prepare(self, image_ids: list[int]) -> "job.PrelabelPlan | None":
+        """The run's plan through labeler.jobs.prelabel (as `labeler prelabel` makes it), after fetching
+        missing COCO weights and bringing in classes with the user's consent; None (with a message) if not."""
         choice = self.model_choice()
         if not self.weights_present():
             if choice.kind != "coco":
                 self._say(f"The checkpoint {choice.path} is missing.", error=True)
-                return False
+                return None
             if not self._confirm_download(choice.architecture) or not self.download_weights():
-                return False
+                return None
         try:
-            names = model_label_names(choice, self.project.root)
-            if not self.project.categories() and not self._bring_in_classes(names):
-                return False
-            mapping = class_map.effective_map(self.project, choice.key, names)
-            labels = class_map.label_to_category(self.project, names, mapping)
-        except Exception as exc:  # unreadable checkpoint metadata, a store error: told, nothing started
+            if not self.project.categories() and not self._bring_in_classes(
+                    model_label_names(choice, self.project.root)):
+                return None
+            return job.plan_prelabel(self.project, choice, image_ids, self.settings())
+        except Exception as exc:  # unreadable checkpoint metadata, nothing maps, a store error: told, nothing started
             self._say(str(exc), error=True)
-            return False
-        if not labels:
-            self._say("None of the model's classes maps to a project class. Use “Classes…” to map them.", error=True)
-            return False
-        thread = PrelabelThread(self.project, choice, self.device_box.currentText(), self.settings(),
-                                image_ids, labels, self._models, self)
+            return None
+
+    def _start(self, plan: "job.PrelabelPlan") -> bool:
+        thread = PrelabelThread(self.project, plan.choice, self.device_box.currentText(), plan.settings,
+                                list(plan.image_ids), plan.labels, self._models, self)
         thread.loading.connect(self._say)
         thread.progressed.connect(self._on_thread_progressed)
         thread.finished_run.connect(self._on_thread_finished_run)
@@ -345,10 +357,10 @@ class PrelabelPanel(QWidget):
         thread.finished.connect(self._on_thread_finished)
         self._thread = thread
         self._started = time.monotonic()
-        self.progress_bar.setRange(0, len(image_ids))
+        self.progress_bar.setRange(0, len(plan.image_ids))
         self.progress_bar.setValue(0)
         self._set_running(True)
-        self._say(f"Pre-labeling {len(image_ids)} image{'s' if len(image_ids) != 1 else ''}…")
+        self._say(plan.start_line() + "…")
         thread.start()
         return True
 
@@ -396,11 +408,11 @@ class PrelabelPanel(QWidget):
         eta = elapsed / done * (total - done) if done else 0.0
         if not self.cancel_button.isEnabled() and self._thread is not None:
             return  # "Cancelling…" stays until the run stops
-        self._say(f"{done} of {total} images, {done / elapsed if elapsed else 0:.1f}/s, "
+        self._say(f"{done} of {counted(total, 'image')}, {done / elapsed if elapsed else 0:.1f}\u00a0images/\u2060s, "
                   f"about {_duration(eta)} left")
 
     def _on_thread_finished_run(self, summary) -> None:
-        self._say(("Cancelled: " if summary.cancelled else "Done: ") + summary.line())
+        self._say(("Cancelled: " if summary.cancelled else "Done: ") + summary.line(nowrap=True))
         self.run_finished.emit(summary)
 
     def _on_thread_failed(self, message: str) -> None:

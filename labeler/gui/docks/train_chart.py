@@ -8,58 +8,18 @@ appending event by event would redraw the chart at the engine's pace (STYLE.md #
 
 from __future__ import annotations
 
-import itertools
-import math
-
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QLabel, QSizePolicy
 
+from labeler.gui.docks.train_live import (MAX_TICK_INTERVALS, iteration_position, number as _num,  # noqa: F401
+                                          run_epoch_rows, tick_step)
+
+#: the chart's own minimum height: small enough that the splitter under it can move in a short dock
+MIN_HEIGHT = 120
 #: beyond this many iteration points the oldest half is thinned, so a long run stays cheap to draw
 MAX_ITERATION_POINTS = 4000
-
-
-def iteration_position(event) -> float:
-    """Where an IterationEvent sits on the epoch axis: epoch 1 ends at 1.0."""
-    per_epoch = max(int(event.iterations_per_epoch or 1), 1)
-    return event.step / per_epoch
-
-
-def run_epoch_rows(run: dict) -> list[tuple[float, float | None, float | None, float | None]]:
-    """(epoch, loss, mAP@0.5, mAP@[.5:.95]) for each epoch a stored run recorded (project.runs())."""
-    rows = []
-    for i, e in enumerate(run.get("epochs") or []):
-        if not isinstance(e, dict):
-            continue
-        losses = e.get("losses") if isinstance(e.get("losses"), dict) else {}
-        loss = e.get("loss", losses.get("loss"))
-        rows.append((float(e.get("epoch", i + 1)), _num(loss), _num(e.get("map50")), _num(e.get("map"))))
-    return rows
-
-
-#: at most this many intervals on the epoch axis: more labels than fit a narrow dock get elided to "..."
-MAX_TICK_INTERVALS = 5
-
-
-def tick_step(span: float, max_intervals: int = MAX_TICK_INTERVALS) -> float:
-    """The smallest round step (0.1, 0.2, 0.5, 1, 2, 5, 10, 20...) that cuts `span` into at most
-    `max_intervals` intervals (1 for a span that is not a positive finite number)."""
-    if not 0 < span < math.inf:
-        return 1.0
-    for exponent in itertools.count(-1):
-        for mantissa in (1, 2, 5):
-            step = round(mantissa * 10.0 ** exponent, 10)
-            if span / step <= max_intervals + 1e-9:
-                return step
-
-
-def _num(value) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if value == value else None  # NaN is "no value"
 
 
 def _series(name: str, color: str, width: float, *, dashed: bool = False, points: bool = False) -> QLineSeries:
@@ -80,11 +40,16 @@ class TrainChart(QChartView):
         super().__init__(chart, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(220)
+        self.setMinimumHeight(MIN_HEIGHT)
         chart.setMargins(QMargins(4, 4, 4, 4))
         chart.layout().setContentsMargins(0, 0, 0, 0)
         chart.setBackgroundRoundness(0)
-        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        # the legend is a wrapped label under the chart (`legend`): QChart's own legend elides the
+        # names to nothing in a narrow dock and is cut off when the chart is short
+        chart.legend().hide()
+        self.legend = QLabel()
+        self.legend.setObjectName("train_chart_legend")
+        self.legend.setWordWrap(True)
         # short names, so the legend fits a narrow dock: "loss" is the smoothed per-iteration loss,
         # the mAPs are on the validation images (the tooltip says so)
         self.setToolTip("loss: training loss per iteration (smoothed); epoch loss: mean per epoch;\n"
@@ -137,6 +102,7 @@ class TrainChart(QChartView):
         self._loss_max = 0.0
         self.chart().setTitle(title)
         self.iteration_loss.setVisible(True)
+        self._update_legend()
         self._update_axes()
 
     def set_planned_epochs(self, epochs: float | None) -> None:
@@ -160,6 +126,7 @@ class TrainChart(QChartView):
         resolved = settings.get("resolved") if isinstance(settings.get("resolved"), dict) else {}
         self.clear(title, _num(settings.get("epochs") or resolved.get("epochs")))
         self.iteration_loss.setVisible(False)  # not stored: no empty legend entry for it
+        self._update_legend()
         for row in rows:
             self.add_epoch(*row)
         self.redraw()
@@ -209,3 +176,15 @@ class TrainChart(QChartView):
         self.loss_axis.setRange(0.0, self._loss_max * 1.05 if self._loss_max > 0 else 1.0)
         self.loss_axis.setTickCount(6)
         self.loss_axis.applyNiceNumbers()  # round tick labels (0.5, 1.0...) instead of fifths of the maximum
+
+    def legend_names(self) -> list[str]:
+        """The names of the lines shown, as the legend lists them."""
+        return [s.name() for s in self.chart().series() if s.isVisible()]
+
+    def _update_legend(self) -> None:
+        parts = []
+        for s in self.chart().series():
+            if s.isVisible():
+                dash = "╍╍" if s.pen().style() == Qt.PenStyle.DashLine else "━━"
+                parts.append(f'<span style="color:{s.pen().color().name()}">{dash}</span>&nbsp;{s.name()}')
+        self.legend.setText("&nbsp;&nbsp; ".join(parts))

@@ -7,7 +7,7 @@ empty, so at most one such signal waits in the GUI's event queue however fast th
 no event waits for a later one to be delivered. Epoch events and the end of the run are signals of
 their own, emitted after the iterations before them were buffered.
 
-Events are told apart by their class name (IterationEvent, EpochEvent, TrainDone) rather than by
+Events are told apart by their class name (RunStarted, IterationEvent, EpochEvent, TrainDone) rather than by
 isinstance, so that this module need not import labeler.ml.train (and torch) at start-up, and so a
 test can drive it with a small generator of its own.
 """
@@ -37,12 +37,18 @@ class TrainThread(QThread):
 
     #: IterationEvents wait in the buffer: call take_iterations()
     iterations_ready = Signal()
+    #: the engine's RunStarted: the live run's id (announced, never guessed) and its plan
+    run_started = Signal(object)
     #: an EpochEvent
     epoch_ended = Signal(object)
     #: the TrainDone that ended the run (also after Stop)
     finished_run = Signal(object)
     #: the message for the user (a TrainingError's text, or the error's type and text)
     failed = Signal(str)
+    #: before the run: labeler.jobs.train.Readiness (reviewed images, boxes per class, warnings)
+    prepared = Signal(object)
+    #: after a run that left a checkpoint: labeler.jobs.train.Decision (applied already when .use)
+    decided = Signal(object)
 
     def __init__(self, project, settings, train_fn: Callable | None = None, parent=None):
         super().__init__(parent)
@@ -77,6 +83,7 @@ class TrainThread(QThread):
         try:
             gc_guard.import_torch_in_worker()  # the first import would stall the GUI thread
             train_fn = self._train_fn or default_train_fn()
+            self._prepare()
             events = train_fn(self.project, self.settings, should_stop=self._stop.is_set)
             done = None
             while True:
@@ -88,6 +95,8 @@ class TrainThread(QThread):
                 kind = type(event).__name__
                 if kind == "IterationEvent":
                     self._buffer_iteration(event)
+                elif kind == "RunStarted":
+                    self.run_started.emit(event)
                 elif kind == "EpochEvent":
                     self.epoch_ended.emit(event)
                 elif kind == "TrainDone":
@@ -105,3 +114,30 @@ class TrainThread(QThread):
             self.failed.emit(message)
         else:
             self.finished_run.emit(done)
+            self._decide(done)
+
+    def _prepare(self) -> None:
+        from labeler.jobs.train import readiness
+
+        try:
+            self.prepared.emit(readiness(self.project))
+        except Exception:  # counting is advice: the engine itself says what stops a run
+            log.error("Could not count the training data:\n%s", traceback.format_exc())
+
+    def _decide(self, done) -> None:
+        """The same rule as `labeler train`: the new model takes over pre-labeling only when better on
+        the same validation images (the current one is scored here, off the GUI thread)."""
+        from labeler.jobs.train import decide
+        from labeler.ml.train import use_for_prelabeling
+
+        if getattr(done, "best_checkpoint", None) is None:
+            return
+        try:
+            decision = decide(self.project, done.best_checkpoint, done.best_map50, done.run_id,
+                              device=getattr(self.settings, "device", "auto"))
+            if decision.use:
+                use_for_prelabeling(self.project, done.best_checkpoint)
+        except Exception:
+            log.error("Could not compare the new model with the current one:\n%s", traceback.format_exc())
+            return
+        self.decided.emit(decision)

@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import pytest
-from PIL import Image
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QUndoStack
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from labeler.core.store import Project
 from labeler.gui.canvas.view import Canvas
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.undo import UndoReporter
+from tests.projects import write_images
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
 
 
+IMAGES = {"a.png": (200, 150, (30, 90, 160)), "b.png": (200, 150, (160, 90, 30)),
+          "c.jpg": (120, 80, (90, 160, 30)), "d_broken.jpg": b"this is not a jpeg at all"}
+
+
 def make_folder(d):
-    d.mkdir()
-    Image.new("RGB", (200, 150), (30, 90, 160)).save(d / "a.png")
-    Image.new("RGB", (200, 150), (160, 90, 30)).save(d / "b.png")
-    Image.new("RGB", (120, 80), (90, 160, 30)).save(d / "c.jpg", quality=90)
-    (d / "d_broken.jpg").write_bytes(b"this is not a jpeg at all")
-    return d
+    return write_images(d, IMAGES)
 
 
 @pytest.fixture
@@ -33,11 +31,8 @@ def folder(tmp_path):
 
 
 @pytest.fixture
-def project(folder):
-    p = Project.open(folder)
-    p.scan()
-    yield p
-    p.close()
+def project(new_project, folder):
+    return new_project(folder=folder)
 
 
 @pytest.fixture

@@ -54,6 +54,8 @@ def test_loader_decodes_caches_prefetches_and_reports_errors(qtbot, folder):
     with qtbot.waitSignals([loader.loaded, loader.failed], timeout=10_000):
         loader.prefetch([(2, b), (3, broken)])
     assert loader.cached(2) is not None and "not an image" in loader.error(3)
+    loader.invalidate()  # a rescan: everything is decoded (or fails) afresh
+    assert loader.cached(1) is None and loader.cached(2) is None and loader.error(3) is None
     loader.stop()
 
 

@@ -74,6 +74,10 @@ def test_a_click_in_draw_mode_makes_no_sliver(qtbot, canvas, project, ids, car):
     assert project.boxes(ids["a.png"]) == [] and canvas.box_items() == {}
     assert canvas.undo_stack.count() == 0
     assert "Too small" in canvas.messages[-1]
+    # the rule is clip_box's, in image pixels: 2 px wide is a box even where it spans < 4 screen pixels
+    assert 2 * canvas.zoom() < 4
+    drag(canvas, (50, 50), (52, 80))
+    assert [close(b.rect, (50, 50, 52, 80)) for b in project.boxes(ids["a.png"])] == [True]
 
 
 def test_first_box_in_a_project_without_classes_creates_object(qtbot, canvas, project, ids):
@@ -332,6 +336,6 @@ def test_class_picker_filters_as_you_type(qtbot, canvas, project, ids, car):
 
     QTimer.singleShot(0, drive)
     key(qtbot, canvas, Qt.Key.Key_E)
-    assert seen == [["3  truck"]]
+    assert seen == [["3  truck", 'Create class "ruc"']]  # a new name is offered last
     assert project.box(box.id).category_id == truck.id
     assert canvas.box_items()[box.id].label is not None

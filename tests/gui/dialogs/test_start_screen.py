@@ -40,13 +40,14 @@ def test_open_folder_button_uses_the_chosen_folder(qtbot, tmp_path, monkeypatch)
         qtbot.mouseClick(screen.demo_button, Qt.MouseButton.LeftButton)
 
 
-def test_settings_survive_odd_values(qtbot):
-    from PySide6.QtCore import QSettings
+def test_settings_survive_odd_values(qtbot, tmp_path):
+    from labeler.core.store import Project
 
-    QSettings().setValue(settings.SCORE_THRESHOLD, "garbage")
-    assert settings.score_threshold() == 0.5
-    settings.set_score_threshold(0.8)
-    assert settings.score_threshold() == 0.8
+    with Project.open(tmp_path) as project:
+        project.set_setting(settings.SCORE_THRESHOLD, "garbage")
+        assert settings.score_threshold(project) == 0.5
+        settings.set_score_threshold(project, 0.8)
+        assert settings.score_threshold(project) == 0.8
     settings.add_recent_folder("/x")
     settings.remove_recent_folder("/x")
     assert settings.recent_folders() == [] and settings.last_folder() is None

@@ -4,7 +4,6 @@ import pytest
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
-from labeler.core.store import Project
 from labeler.gui.docks.boxes import BoxList
 from labeler.gui.docks.classes import DEFAULT_CATEGORY_KEY, ClassPanel
 from labeler.gui.project_signals import ProjectSignals
@@ -12,9 +11,8 @@ from labeler.gui.undo import UndoReporter
 
 
 @pytest.fixture
-def env(qtbot, tmp_path):
-    p = Project.open(tmp_path)
-    p.add_image_records([("a.jpg", 100, 80), ("b.jpg", 100, 80)])
+def env(qtbot, new_project):
+    p = new_project(folder=".", records=[("a.jpg", 100, 80), ("b.jpg", 100, 80)])
     signals = ProjectSignals(p)
     stack, reporter = QUndoStack(), UndoReporter()
     panel = ClassPanel(p, signals, stack, reporter)
@@ -140,3 +138,22 @@ def test_a_count_refresh_after_the_project_closed_does_nothing(qtbot, env):
     p.close()
     qtbot.wait(panel._count_timer.interval() + 100)  # an error in the slot would fail this test
     assert not panel._count_timer.isActive()
+
+
+def test_people_s_boxes_and_predictions_are_counted_apart(qtbot, env):
+    """Issue 15 item 13: pre-labeling must not make 21 circles look like 184."""
+    from labeler.core.store import ACCEPTED, PREDICTED, SOURCE_MODEL
+
+    p, panel, _, _ = env
+    circle = panel.add_class("circle")
+    img = p.images()[0].id
+    p.add_box(img, circle, 1, 1, 30, 30)
+    p.add_box(img, circle, 2, 2, 20, 20, source=SOURCE_MODEL, score=0.9, state=ACCEPTED)
+    for k in range(3):
+        p.add_box(img, circle, 5 + k, 5, 40, 40, source=SOURCE_MODEL, score=0.5, state=PREDICTED)
+    panel.reload()
+    header = panel.tree.headerItem()
+    assert [header.text(c) for c in range(3)] == ["Class", "Boxes", "Predicted"]
+    item = panel.tree.topLevelItem(0)
+    assert (item.text(1), item.text(2)) == ("2", "3")  # drawn + accepted; predictions not yet reviewed
+    assert "3 predicted" in item.toolTip(2) and "1 accepted" in item.toolTip(1)

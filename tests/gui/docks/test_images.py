@@ -3,17 +3,14 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from labeler.core.store import PREDICTED, Project
+from labeler.core.store import PREDICTED
 from labeler.gui.docks.images import ALL, NOT_REVIEWED, ImageListModel, ImageListPanel, RecordRole
 from labeler.gui.project_signals import ProjectSignals
 
 
 @pytest.fixture
-def project(tmp_path):
-    p = Project.open(tmp_path)
-    p.add_image_records([(f"img_{i:02d}.jpg", 100, 80) for i in range(10)])
-    yield p
-    p.close()
+def project(new_project):
+    return new_project(folder=".", records=[(f"img_{i:02d}.jpg", 100, 80) for i in range(10)])
 
 
 def ids(project):
@@ -35,7 +32,7 @@ def test_filter_by_status_and_text(qtbot, project):
     model = ImageListModel(project)
     model.set_filter(status="reviewed")
     assert [model.id_at(r) for r in range(model.rowCount())] == [i[2]]
-    model.set_filter(status="predicted")
+    model.set_filter(status="in progress")
     assert [model.id_at(r) for r in range(model.rowCount())] == [i[1]]
     model.set_filter(status=NOT_REVIEWED)
     assert model.rowCount() == 9
@@ -58,7 +55,7 @@ def test_refresh_updates_rows_and_counts_without_reset(qtbot, project):
     cat = project.add_category("car")
     with qtbot.waitSignal(model.dataChanged, timeout=2000):
         project.add_boxes(i[3], [(cat.id, 1, 1, 20, 20, 0.9)], state=PREDICTED)
-    assert model.record(i[3]).box_count == 1 and model.record(i[3]).status == "predicted"
+    assert model.record(i[3]).box_count == 1 and model.record(i[3]).status == "pre-labeled"
     with qtbot.waitSignal(model.counts_changed, timeout=2000):
         project.set_reviewed(i[3])
     assert model.counts["reviewed"] == 1
@@ -123,9 +120,8 @@ def test_panel_shows_the_running_count_and_filters(qtbot, project):
     assert blocker.args == [ids(project)[5]]
 
 
-def test_a_large_project_is_read_in_one_query(qtbot, tmp_path):
-    p = Project.open(tmp_path)
-    p.add_image_records([(f"d/{i:06d}.jpg", 10, 10) for i in range(20_000)])
+def test_a_large_project_is_read_in_one_query(qtbot, new_project):
+    p = new_project(folder=".", records=[(f"d/{i:06d}.jpg", 10, 10) for i in range(20_000)])
     calls = []
     real = p._query
     p._query = lambda *a: (calls.append(a[0]), real(*a))[1]
@@ -135,11 +131,10 @@ def test_a_large_project_is_read_in_one_query(qtbot, tmp_path):
         model.index(r).data(RecordRole)
     assert model.rowCount() == 20_000
     assert len(calls) == 1
-    p.close()
 
 
 def test_reviewed_validation_images_are_italic_with_a_tooltip(qtbot, project):
-    from labeler.ml.dataset import split_of
+    from labeler.core.split import split_of
 
     project.set_reviewed(ids(project))
     model = ImageListModel(project)
@@ -154,3 +149,74 @@ def test_reviewed_validation_images_are_italic_with_a_tooltip(qtbot, project):
     project.set_reviewed(ids(project), reviewed=False)
     model.reload()
     assert all(model.index(r).data(Qt.ItemDataRole.FontRole) is None for r in range(model.rowCount()))
+
+
+def test_long_names_are_elided_in_the_middle_and_the_count_keeps_its_room(qtbot, new_project):
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    names = ["exif_orientation_examples__Landscape_1.jpg", "exif_orientation_examples__Landscape_3.jpg"]
+    p = new_project(folder=".", records=[(n, 100, 80) for n in names])
+    cat = p.add_category("car")
+    for im in p.images():
+        p.add_boxes(im.id, [(cat.id, 1, 1, 20, 20)] * 12)
+    model = ImageListModel(p)
+    panel = ImageListPanel(model)
+    qtbot.addWidget(panel)
+    panel.resize(190, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    delegate = panel.view.itemDelegate()
+    shown = []
+    for row in range(2):
+        index = model.index(row)
+        option = QStyleOptionViewItem()
+        panel.view.initViewItemOption(option)
+        option.rect = panel.view.visualRect(index)
+        opt, count_rect, count = delegate.layout(option, index)
+        assert count == "12"
+        assert "…" in opt.text  # too long for the panel: elided
+        assert opt.text.startswith("exif") and opt.text.endswith(names[row][-6:])  # both ends stay
+        style = panel.view.style()
+        text_left = style.subElementRect(style.SubElement.SE_ItemViewItemText, opt, panel.view).left()
+        assert text_left + opt.fontMetrics.horizontalAdvance(opt.text) < count_rect.left()  # no overlap
+        shown.append(opt.text)
+    assert shown[0] != shown[1]  # the _1 and _3 images look different
+    assert not panel.view.viewport().grab().isNull()  # paints through the delegate
+    panel.close()
+
+
+def test_statuses_in_the_users_words_in_tooltip_and_filter(qtbot, project):
+    i = ids(project)
+    cat = project.add_category("car")
+    project.add_box(i[1], cat.id, 1, 1, 20, 20)
+    project.add_boxes(i[2], [(cat.id, 1, 1, 20, 20, 0.9), (cat.id, 2, 2, 30, 30, 0.8)], state=PREDICTED)
+    model = ImageListModel(project)
+    panel = ImageListPanel(model)
+    qtbot.addWidget(panel)
+    tip = model.index(1).data(Qt.ItemDataRole.ToolTipRole)
+    assert "In progress, 1 box" in tip  # a person's box: not "predicted", and no "1 boxes"
+    assert "Pre-labeled, 2 boxes" in model.index(2).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Unlabeled, 0 boxes" in model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    items = [panel.status_box.itemText(k) for k in range(panel.status_box.count())]
+    assert items == ["All", "Not reviewed", "Unlabeled", "Pre-labeled", "In progress", "Reviewed",
+                     "Unreadable", "Missing"]
+    panel.set_status_filter("pre-labeled")
+    assert [model.id_at(r) for r in range(model.rowCount())] == [i[2]]
+    panel.set_status_filter(NOT_REVIEWED)
+    assert model.rowCount() == 10  # unlabeled, pre-labeled and in progress all still need review
+
+
+def test_the_italic_mark_is_the_split_training_makes(qtbot, project):
+    from labeler.core.split import split_of
+    from labeler.ml.dataset import snapshot, split_samples
+
+    model = ImageListModel(project)
+    two = [im for im in project.images() if split_of(im.path) == "train"][:2]
+    project.set_reviewed([im.id for im in two])  # by hash alone neither validates; training moves one
+    model.refresh([im.id for im in two])
+    model.flush()
+    italic = {model.index(r).data(RecordRole).path for r in range(model.rowCount())
+              if model.index(r).data(Qt.ItemDataRole.FontRole) is not None}
+    _classes, samples, _dropped = snapshot(project)
+    _train, val = split_samples(samples)
+    assert italic == {s.path for s in val} and len(italic) == 1

@@ -34,9 +34,8 @@ def torch_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def env(qtbot, tmp_path):
-    p = Project.open(make_folder(tmp_path / "photos"))
-    p.scan()
+def env(qtbot, tmp_path, new_project):
+    p = new_project(folder=make_folder(tmp_path / "photos"))
     ckpt = save_tiny_checkpoint(p.root / ".labeler" / "runs" / "1" / "best.pth")
     run = p.add_run("fasterrcnn_mobilenet_v3_large_320_fpn", {}, ["cat", "dog"])
     p.update_run(run, status="done", checkpoint=".labeler/runs/1/best.pth", best_map=0.5)
@@ -138,6 +137,23 @@ def test_cancel_keeps_finished_images(qtbot, env, monkeypatch):
     assert summary.images == 1 and summary.cancelled
     assert sum(1 for im in p.images() if im.predicted_count) == 1
     assert panel.status_label.text().startswith("Cancelled")
+
+
+def test_a_bug_in_the_run_is_shown_and_its_traceback_logged(qtbot, env, monkeypatch, caplog):
+    import labeler.ml.predict as predict
+
+    p, panel, _, ckpt = env
+    use_checkpoint(p, panel, ckpt)
+
+    def broken(*_a, **_k):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(predict, "run_prelabel", broken)
+    with caplog.at_level("ERROR", logger="labeler.gui.docks.prelabel"):
+        assert panel.run_on([im.id for im in p.images()])
+        wait_done(qtbot, panel)
+    assert panel.status_label.text() == "Pre-labeling failed: 'oops'"
+    assert "Traceback" in caplog.text and "KeyError" in caplog.text
 
 
 def test_project_without_classes_asks_which_to_bring_in(qtbot, env, monkeypatch):

@@ -12,13 +12,11 @@ import threading
 import time
 
 import pytest
-from PIL import Image
 from PySide6.QtCore import Qt
 
-from labeler.core.store import Project
 from labeler.gui.docks import train as tp
 from labeler.gui.project_signals import ProjectSignals
-from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainingError  # torch-free: torch loads lazily
+from labeler.ml.train import EpochEvent, IterationEvent, RunStarted, TrainDone, TrainingError  # torch-free: torch loads lazily
 
 ARCH = "fasterrcnn_mobilenet_v3_large_320_fpn"
 
@@ -43,6 +41,7 @@ class FakeEngine:
             raise self.fail
         epochs, per = self.epochs, self.iterations
         run_id = project.add_run(ARCH, {"epochs": epochs}, ["shape"])
+        yield RunStarted(run_id, epochs, None, "scratch")
         rows, best, best_ckpt, stopped, step, started = [], None, None, False, 0, time.monotonic()
         for epoch in range(1, epochs + 1):
             for it in range(1, per + 1):
@@ -87,19 +86,9 @@ def save_fake_checkpoint(path):
 
 # ---------------------------------------------------------------------- fixtures
 @pytest.fixture
-def project(tmp_path):
-    root = tmp_path / "photos"
-    root.mkdir()
-    for i in range(6):
-        Image.new("RGB", (40, 30), (i * 40, 90, 200)).save(root / f"img{i}.png")
-    (root / "broken.jpg").write_bytes(b"not a picture")
-    p = Project.open(root)
-    p.scan()
-    p.add_category("shape")
-    by_name = {im.file_name: im.id for im in p.images()}
-    p.set_reviewed([by_name["img0.png"], by_name["img1.png"]])
-    yield p
-    p.close()
+def project(new_project):
+    images = {**{f"img{i}.png": (40, 30) for i in range(6)}, "broken.jpg": b"not a picture"}
+    return new_project(images, classes=["shape"], reviewed=["img0.png", "img1.png"])
 
 
 @pytest.fixture
@@ -189,7 +178,7 @@ def test_failure_shows_the_engines_message(qtbot, make_panel, error, shown):
     panel = make_panel(FakeEngine(fail=error))
     panel.start()
     wait_idle(qtbot, panel)
-    assert panel.status_label.text() == shown
+    assert panel.status_label.text().splitlines()[-1] == shown  # below what the run would learn from
     assert "c0392b" in panel.status_label.styleSheet()
     assert panel.progress_bar.format() == "Failed"
     assert panel.start_button.isEnabled() and not panel.use_button.isEnabled()
@@ -307,7 +296,7 @@ def test_augmentations_are_chosen_in_a_menu_sent_to_the_engine_and_remembered(qt
 # ---------------------------------------------------------------------- the real engine
 @pytest.mark.skipif(importlib.util.find_spec("labeler.ml.train") is None,
                     reason="the training engine (labeler.ml.train) is not written yet")
-def test_a_tiny_real_run(qtbot, tmp_path):
+def test_a_tiny_real_run(qtbot, tmp_path, new_project):
     import dataclasses
 
     from labeler.ml import train
@@ -316,7 +305,7 @@ def test_a_tiny_real_run(qtbot, tmp_path):
     from labeler.ml.models import SMALL_ARCHITECTURE
 
     root = write_demo(tmp_path / "demo", n_images=10, n_reviewed=8, seed=3)
-    project = Project.open(root)
+    project = new_project(folder=root, scan=False)
     panel = None
     try:
         def tiny(project, settings, should_stop=lambda: False):
@@ -365,3 +354,18 @@ def test_the_epoch_axis_has_a_few_round_ticks(qtbot, epochs, step):
     axis = chart.x_axis
     assert axis.tickInterval() == pytest.approx(tick_step(max(epochs, 1.0)))
     assert axis.labelFormat() == ("%.0f" if axis.tickInterval() >= 1 else "%.1f")
+
+
+def test_the_panel_says_what_it_learns_from_and_switches_models_by_the_cli_rule(qtbot, make_panel, project):
+    panel = make_panel(FakeEngine(epochs=2, iterations=2))
+    assert panel.start()
+    qtbot.waitUntil(lambda: "pre-labeling model" in panel.status_label.text(), timeout=30_000)
+    wait_idle(qtbot, panel)
+    text = panel.status_label.text()
+    assert "Training on 2 reviewed images; boxes per class: shape" in text and "is very few" in text
+    assert "It is now the pre-labeling model (mAP@0.5 0.400; the project had no trained model yet)" in text
+    assert project.get_setting("prelabel.model") == {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"}
+    panel2 = make_panel(FakeEngine(epochs=2, iterations=2))  # a second run cannot be scored against the first
+    assert panel2.start()  # (the fake checkpoints hold no model): the first stays, and the panel says so
+    qtbot.waitUntil(lambda: "could not be scored" in panel2.status_label.text(), timeout=30_000)
+    assert project.get_setting("prelabel.model") == {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"}

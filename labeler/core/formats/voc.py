@@ -1,0 +1,210 @@
+"""Pascal VOC import and export: one XML file per image.
+
+Convention: xmin, ymin, xmax, ymax are the box's pixel coordinates as they are, with no 1-based
+shift, as labelImg (pascal_voc_io.py writes the box's corners as they are), CVAT and datumaro, and
+Roboflow write them; a file from any of them comes back at the same pixels, and labeler's own export
+reads back in them the same way. The original VOC devkit counts pixels from 1 and inclusively
+(xmin is the leftmost pixel's 1-based index, xmax the rightmost's): its xmin and ymin are 1 more than
+these tools' for the same box (xmax and ymax agree); labeler reads such a file as they do.
+
+Read: any element order, float coordinates, self-closing empty tags, `<size>` missing (the image's
+own size is used). `difficult`, `truncated` and `occluded` have no place in the store yet: the report
+says how many boxes carried them.
+Write: OUT/Annotations/*.xml with `<size>` as displayed, ImageSets/Main/train.txt and val.txt from the
+split fine-tuning uses, JPEGImages/ as links or copies.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+from xml.parsers import expat
+from xml.sax.saxutils import escape
+
+from ..bulk import export_selection
+from ..store import Project
+from .common import (ExportReport, FolderWriter, FormatError, ImportData, ImportedBox, ImportedImage, ValSplit,
+                     atomic_write, relative_to, split_names)
+
+FLAGS = ("difficult", "truncated", "occluded")
+
+
+class _Node:
+    __slots__ = ("tag", "text", "children", "line")
+
+    def __init__(self, tag: str, line: int):
+        self.tag, self.text, self.children, self.line = tag, "", [], line
+
+    def find(self, tag: str) -> "_Node | None":
+        for c in self.children:
+            if c.tag == tag:
+                return c
+        return None
+
+    def value(self, tag: str) -> str:
+        node = self.find(tag)
+        return node.text.strip() if node is not None else ""
+
+
+def _parse(path: Path) -> _Node:
+    """A small tree with a line number on every element, so errors can name the line."""
+    parser = expat.ParserCreate()
+    stack: list[_Node] = []
+    root: list[_Node] = []
+
+    def start(tag, _attrs):
+        node = _Node(tag, parser.CurrentLineNumber)
+        (stack[-1].children if stack else root).append(node)
+        stack.append(node)
+
+    def end(_tag):
+        stack.pop()
+
+    def text(data):
+        if stack:
+            stack[-1].text += data
+
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    try:
+        with open(path, "rb") as fh:
+            parser.ParseFile(fh)
+    except expat.ExpatError as exc:
+        raise FormatError(path, f"not well-formed XML ({expat.errors.messages[exc.code]})", exc.lineno) from None
+    except OSError as exc:
+        raise FormatError(path, f"cannot read ({exc.strerror or exc})") from None
+    return root[0]
+
+
+def is_voc(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return b"<annotation" in fh.read(4096)
+    except OSError:
+        return False
+
+
+def read_voc(path: str | os.PathLike, project_root: Path | None = None) -> ImportData:
+    """Read one VOC XML file, or every VOC XML file under a folder, into plain records."""
+    path = Path(path)
+    if not path.exists():
+        raise FormatError(path, "no such file or folder")
+    files = [path] if path.is_file() else sorted(path.rglob("*.xml"))
+    data = ImportData()
+    flagged = {k: 0 for k in FLAGS}
+    classes: dict[str, None] = {}
+    other = 0
+    for f in files:
+        root = _parse(f)
+        if root.tag != "annotation" and path.is_dir():  # some other XML in the folder
+            other += 1
+            continue
+        item = _read_file(f, root, project_root, flagged)
+        for b in item.boxes:
+            classes.setdefault(b[0])
+        data.images.append(item)
+    if not data.images:
+        raise FormatError(path, "holds no Pascal VOC .xml files")
+    if other:
+        data.skipped.append(f"{other:,} .xml files that are not VOC annotations were skipped")
+    data.categories = list(classes)
+    kept = [f"{k} ({n:,})" for k, n in flagged.items() if n]
+    if kept:
+        data.skipped.append(f"Boxes marked {', '.join(kept)} were imported as plain boxes (the flags are not kept)")
+    return data
+
+
+def _number(node: _Node, tag: str, path: Path) -> float:
+    raw = node.value(tag)
+    try:
+        return float(raw)
+    except ValueError:
+        raise FormatError(path, f"<{tag}> must be a number, found {raw!r}", (node.find(tag) or node).line) from None
+
+
+def _read_file(f: Path, root: _Node, project_root: Path | None, flagged: dict) -> ImportedImage:
+    if root.tag != "annotation":
+        raise FormatError(f, f"the root element is <{root.tag}>, not <annotation>", root.line)
+    filename = root.value("filename")
+    names = []
+    rel_xml = relative_to(f, project_root) if project_root else None
+    stated = root.value("path").replace("\\", "/")
+    if stated and not stated.startswith("/") and ":" not in stated:  # a relative <path> (labeler's own)
+        names.append(stated)
+    if filename:
+        folder = root.value("folder")
+        if rel_xml is not None:  # the image beside the XML (labelImg)
+            names.append(posixpath.join(posixpath.dirname(rel_xml), filename).lstrip("/"))
+        if folder:
+            names.append(posixpath.join(folder, filename))
+        names.append(filename.replace("\\", "/"))
+    if rel_xml is not None:
+        names.append(posixpath.splitext(rel_xml)[0])
+    names.append(f.stem)
+    item = ImportedImage(tuple(dict.fromkeys(n for n in names if n and not n.startswith(("/", "..")))),
+                         source=str(f))
+    size = root.find("size")
+    if size is not None and size.value("width") and size.value("height"):
+        item.width, item.height = _number(size, "width", f), _number(size, "height", f)
+    for obj in (c for c in root.children if c.tag == "object"):
+        name = obj.value("name")
+        if not name:
+            raise FormatError(f, "<object> without a <name>", obj.line)
+        bb = obj.find("bndbox")
+        if bb is None:
+            raise FormatError(f, f"<object> {name!r} has no <bndbox>", obj.line)
+        for tag in ("xmin", "ymin", "xmax", "ymax"):
+            if bb.find(tag) is None:
+                raise FormatError(f, f"<bndbox> lacks <{tag}>", bb.line)
+        x1, y1, x2, y2 = (_number(bb, t, f) for t in ("xmin", "ymin", "xmax", "ymax"))
+        for k in FLAGS:
+            if obj.value(k) in ("1", "true", "True"):
+                flagged[k] += 1
+        item.boxes.append(ImportedBox(name.strip(), x1, y1, x2, y2))
+    return item
+
+
+def _n(v: float) -> str:
+    r = round(v, 2)
+    return str(int(r)) if r.is_integer() else f"{r:.2f}".rstrip("0")
+
+
+def export_voc(project: Project, out: str | os.PathLike, all_images: bool = False, copy_images: bool = False,
+               val_split: ValSplit | None = None) -> ExportReport:
+    out = Path(out)
+    sel = export_selection(project, all_images)
+    names = {c.id: c.name for c in sel.categories}
+    sides = split_names((im.path for im in sel.images), val_split)
+    report = ExportReport(images=len(sel.images), classes=len(sel.categories),
+                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped, train=0, val=0)
+    ids = {"train": [], "val": []}
+    used: set[str] = set()
+    writer = FolderWriter(copy_images)
+    for im in sel.images:
+        stem, ext = posixpath.splitext(im.path)
+        key = stem.replace("/", "__")  # VOC is flat: sub/a.jpg becomes sub__a
+        if key.lower() in used:
+            key = f"{key}_{ext.lstrip('.')}"
+        used.add(key.lower())
+        image_name = key + ext
+        objects = []
+        for _bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
+            objects.append(
+                f"  <object>\n    <name>{escape(names[cid])}</name>\n    <pose>Unspecified</pose>\n"
+                f"    <truncated>0</truncated>\n    <difficult>0</difficult>\n    <bndbox>\n"
+                f"      <xmin>{_n(x1)}</xmin>\n      <ymin>{_n(y1)}</ymin>\n"
+                f"      <xmax>{_n(x2)}</xmax>\n      <ymax>{_n(y2)}</ymax>\n    </bndbox>\n  </object>\n")
+        report.boxes += len(objects)
+        xml = (f"<annotation>\n  <folder>JPEGImages</folder>\n  <filename>{escape(image_name)}</filename>\n"
+               f"  <path>{escape(im.path)}</path>\n  <source><database>labeler</database></source>\n"
+               f"  <size>\n    <width>{im.width}</width>\n    <height>{im.height}</height>\n    <depth>3</depth>\n"
+               f"  </size>\n  <segmented>0</segmented>\n" + "".join(objects) + "</annotation>\n")
+        writer.text(out / "Annotations" / f"{key}.xml", xml)
+        writer.image(project.image_path(im), out / "JPEGImages" / image_name)
+        side = sides[im.path]
+        ids[side].append(key)
+        setattr(report, side, getattr(report, side) + 1)
+    for side, keys in ids.items():
+        atomic_write(out / "ImageSets" / "Main" / f"{side}.txt", "".join(k + "\n" for k in keys))
+    report.written.append(str(out))
+    return report

@@ -1,0 +1,61 @@
+"""The same pre-labeling job through the window's path and the command line's chooses the same
+images, class mapping and thresholds (the project's saved ones)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+from labeler.cli import main  # noqa: E402
+from labeler.core.store import Project  # noqa: E402
+from labeler.gui.docks.prelabel import UNLABELED, PrelabelPanel  # noqa: E402
+from labeler.gui.project_signals import ProjectSignals  # noqa: E402
+from labeler.ml import predict  # noqa: E402
+from labeler.ml.predict import ModelChoice  # noqa: E402
+from tests.ml.prelabel_fixtures import make_folder, save_tiny_checkpoint  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def torch_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """What each run asked the engine for; the engine itself does nothing (the choice is under test)."""
+    calls = []
+
+    def fake_predict_images(project, loaded, image_ids, labels, settings=None, **_):
+        calls.append({"images": list(image_ids), "labels": dict(labels), "model": loaded.key,
+                      "thresholds": (settings.score_threshold, settings.nms_iou, settings.max_boxes)})
+        return iter(())
+
+    monkeypatch.setattr(predict, "predict_images", fake_predict_images)
+    return calls
+
+
+def test_window_and_cli_choose_the_same_run(qtbot, tmp_path, recorded, capsys):
+    folder = make_folder(tmp_path / "photos")
+    with Project.open(folder) as p:
+        p.scan()
+        p.add_category("dog")  # the checkpoint's "cat" maps nowhere, its "dog" here
+        p.add_box(p.image_by_path("a.jpg").id, p.category_by_name("dog").id, 1, 1, 9, 9)  # not unlabeled
+        ckpt = save_tiny_checkpoint(folder / ".labeler" / "runs" / "1" / "best.pth")
+        p.set_setting("prelabel.model", ModelChoice.checkpoint(ckpt, p.root).to_setting())
+        panel = PrelabelPanel(p, ProjectSignals(p))
+        qtbot.addWidget(panel)
+        panel.score_box.setValue(0.3)  # saved per project, as the user leaves it
+        panel.nms_box.setValue(0.4)
+        panel.max_box.setValue(12)
+        panel.device_box.setCurrentText("cpu")
+        assert panel.run_scope(UNLABELED)
+        qtbot.waitUntil(lambda: not panel.is_running(), timeout=60_000)
+        panel.wait()
+    assert main(["prelabel", str(folder)]) == 0  # no thresholds given: the project's saved ones
+    assert "score ≥ 0.3, overlap 0.4, at most 12 per image" in capsys.readouterr().err
+    window, cli = recorded
+    assert window == cli
+    assert window["thresholds"] == (0.3, 0.4, 12) and len(window["images"]) == 2
+    assert main(["prelabel", str(folder), "--score", "0.9"]) == 0  # the command line still wins
+    assert recorded[-1]["thresholds"] == (0.9, 0.4, 12)
