@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Generator, Iterator, Sequence
 
 from labeler.core.images import ImageLoadError, load_image
 from labeler.core.runs import SETTING_PRELABEL_MODEL as SETTING_MODEL  # noqa: F401  (one key, in core)
@@ -386,21 +386,35 @@ def predict_images(project, loaded: LoadedModel, image_ids: Sequence[int], label
         torch.set_num_threads(old_threads)
 
 
-def run_prelabel(project, loaded: LoadedModel, image_ids: Sequence[int], label_to_category: dict[int, int],
-                 settings: PredictionSettings | None = None, *,
-                 progress: Callable[[int, int, ImageResult], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> Summary:
-    """predict_images to the end (or a cancel), with progress(done, total, result) per image."""
+def prelabel_steps(project, loaded: LoadedModel, image_ids: Sequence[int], label_to_category: dict[int, int],
+                   settings: PredictionSettings | None = None, *,
+                   cancelled: Callable[[], bool] | None = None) -> Generator[tuple[int, int, ImageResult], None, Summary]:
+    """Generator: predict_images to the end (or a cancel), yielding (done, total, result) per image;
+    returns the run's Summary."""
     summary = Summary()
     start = time.perf_counter()
     total = len(image_ids)
     for result in predict_images(project, loaded, image_ids, label_to_category, settings, cancelled=cancelled):
         summary.add(result)
-        if progress:
-            progress(summary.images, total, result)
+        yield summary.images, total, result
     summary.seconds = time.perf_counter() - start
     summary.cancelled = summary.images < total and bool(cancelled and cancelled())
     return summary
+
+
+def run_prelabel(project, loaded: LoadedModel, image_ids: Sequence[int], label_to_category: dict[int, int],
+                 settings: PredictionSettings | None = None, *,
+                 progress: Callable[[int, int, ImageResult], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> Summary:
+    """prelabel_steps driven to the end, with progress(done, total, result) per image."""
+    steps = prelabel_steps(project, loaded, image_ids, label_to_category, settings, cancelled=cancelled)
+    while True:
+        try:
+            done, total, result = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if progress:
+            progress(done, total, result)
 
 
 def shard(items: Sequence, rank: int, world_size: int) -> list:

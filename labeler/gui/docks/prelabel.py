@@ -1,8 +1,9 @@
 """The pre-labeling panel: pick a model, set thresholds, run on the current, selected or unlabeled
 images, watch progress with an ETA, cancel.
 
-The run happens in `PrelabelThread`, which only drives labeler.ml.predict's generator and relays
-its progress as signals. Boxes reach the canvas by the ordinary route: the store notifies
+The run is the generator `prelabel_run` (over labeler.ml.predict.prelabel_steps) on a
+labeler.gui.workers.GeneratorWorker. Cancel asks the run to stop after the image in flight and still
+report its summary; closing the project quits the worker at its next yield. Boxes reach the canvas by the ordinary route: the store notifies
 ProjectSignals after each image is written, whatever thread wrote it.
 """
 
@@ -11,19 +12,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from labeler.core.errors import LabelerError
 from labeler.core import runs
 from labeler.core.store import Project
 from labeler.gui import gc_guard
 from labeler.gui.background import BackgroundTask
 from labeler.gui.project_signals import ProjectSignals
+from labeler.gui.workers import GeneratorWorker
 from labeler.gui.widgets import narrow_combo
 from labeler.core.words import counted
 from labeler.jobs import prelabel as job
@@ -37,49 +37,29 @@ CURRENT, SELECTED, UNLABELED = "current", "selected", "unlabeled"
 log = logging.getLogger(__name__)
 
 
-class PrelabelThread(QThread):
-    """Loads the model (unless the panel still holds it) and runs the prediction generator."""
+def prelabel_run(project: Project, choice: ModelChoice, device: str, settings: PredictionSettings,
+                 image_ids: list[int], labels: dict[int, int], cache: dict, cancelled):
+    """Generator for a GeneratorWorker: loads the model (unless `cache` still holds it; a str is
+    yielded for the status line meanwhile), then yields (images done, images total, boxes stored for
+    the last image) per image and returns the run's labeler.ml.predict.Summary (cancelled or not).
+    Touches no widgets."""
+    from labeler.ml.predict import load_model, prelabel_steps
 
-    #: the model is being loaded (a message for the status line)
-    loading = Signal(str)
-    #: (images done, images total, boxes stored for the last image)
-    progressed = Signal(int, int, int)
-    #: the run's labeler.ml.predict.Summary (cancelled or not)
-    finished_run = Signal(object)
-    #: a message for the user
-    failed = Signal(str)
-
-    def __init__(self, project: Project, choice: ModelChoice, device: str, settings: PredictionSettings,
-                 image_ids: list[int], labels: dict[int, int], cache: dict, parent=None):
-        super().__init__(parent)
-        self.project, self.choice, self.device = project, choice, device
-        self.settings, self.image_ids, self.labels, self.cache = settings, list(image_ids), labels, cache
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def run(self) -> None:
-        from labeler.ml.predict import load_model, run_prelabel
-
+    gc_guard.import_torch_in_worker()  # the first import would stall the GUI thread
+    key = (choice, device)
+    loaded = cache.get(key)
+    if loaded is None:
+        yield f"Loading {choice.key}…"
+        cache.clear()  # one model in memory at a time
+        loaded = load_model(choice, project_root=project.root, device=device)
+        cache[key] = loaded
+    steps = prelabel_steps(project, loaded, list(image_ids), labels, settings, cancelled=cancelled)
+    while True:
         try:
-            gc_guard.import_torch_in_worker()  # the first import would stall the GUI thread
-            key = (self.choice, self.device)
-            loaded = self.cache.get(key)
-            if loaded is None:
-                self.loading.emit(f"Loading {self.choice.key}…")
-                self.cache.clear()  # one model in memory at a time
-                loaded = load_model(self.choice, project_root=self.project.root, device=self.device)
-                self.cache[key] = loaded
-            summary = run_prelabel(self.project, loaded, self.image_ids, self.labels, self.settings,
-                                   progress=lambda done, total, r: self.progressed.emit(done, total, len(r.items)),
-                                   cancelled=self._cancel.is_set)
-        except Exception as exc:  # shown to the user, never swallowed; a bug's traceback goes to the log
-            if not isinstance(exc, LabelerError):
-                log.error("Pre-labeling failed:\n%s", traceback.format_exc())
-            self.failed.emit(str(exc) or type(exc).__name__)
-        else:
-            self.finished_run.emit(summary)
+            done, total, result = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        yield done, total, len(result.items)
 
 
 class PrelabelPanel(QWidget):
@@ -91,7 +71,8 @@ class PrelabelPanel(QWidget):
         self.project, self.signals = project, signals
         self._current: int | None = None
         self._selected: list[int] = []
-        self._thread: PrelabelThread | None = None
+        self._thread: GeneratorWorker | None = None
+        self._cancel = threading.Event()  # the run in flight stops after its current image
         self._import_task: BackgroundTask | None = None
         self._models: dict = {}  # the loaded model, kept between runs (P on image after image)
         self._choices: dict[str, ModelChoice] = {}  # model list entries by key (item data is the key)
@@ -349,38 +330,41 @@ class PrelabelPanel(QWidget):
             return None
 
     def _start(self, plan: "job.PrelabelPlan") -> bool:
-        thread = PrelabelThread(self.project, plan.choice, self.device_box.currentText(), plan.settings,
-                                list(plan.image_ids), plan.labels, self._models, self)
-        thread.loading.connect(self._say)
-        thread.progressed.connect(self._on_thread_progressed)
-        thread.finished_run.connect(self._on_thread_finished_run)
-        thread.failed.connect(self._on_thread_failed)
-        thread.finished.connect(self._on_thread_finished)
-        self._thread = thread
+        self._cancel = threading.Event()
+        worker = GeneratorWorker("Pre-labeling", prelabel_run, self.project, plan.choice,
+                                 self.device_box.currentText(), plan.settings, list(plan.image_ids), plan.labels,
+                                 self._models, self._cancel.is_set, parent=self)
+        worker.yielded.connect(self._on_thread_yielded)
+        worker.returned.connect(self._on_thread_finished_run)
+        worker.errored.connect(self._on_thread_failed)
+        worker.aborted.connect(lambda: self._say("Pre-labeling stopped."))
+        worker.finished.connect(self._on_thread_finished)
+        self._thread = worker
         self._started = time.monotonic()
         self.progress_bar.setRange(0, len(plan.image_ids))
         self.progress_bar.setValue(0)
         self._set_running(True)
         self._say(plan.start_line() + "…")
-        thread.start()
+        worker.start()
         return True
 
     def cancel(self) -> None:
         """Stop after the image in flight; finished images keep their boxes."""
         if self._thread is not None:
-            self._thread.cancel()
+            self._cancel.set()
             self.cancel_button.setEnabled(False)
             self._say("Cancelling…")
 
     def wait(self) -> None:
-        """Cancel the run and block until its thread ends (closing the project or the window). Its last
+        """Stop the run and block until its thread ends (closing the project or the window). Its last
         signals are dropped: the project may be closed right after this returns."""
-        thread = self._thread
-        if thread is not None:
-            for sig in (thread.loading, thread.progressed, thread.finished_run, thread.failed, thread.finished):
+        worker = self._thread
+        if worker is not None:
+            for sig in (worker.yielded, worker.returned, worker.errored, worker.aborted, worker.finished):
                 sig.disconnect()
-            thread.cancel()
-            thread.wait()
+            self._cancel.set()
+            worker.quit()
+            worker.wait()
             self._thread = None
             self._set_running(False)
 
@@ -403,6 +387,12 @@ class PrelabelPanel(QWidget):
         self.cancel_button.setEnabled(running)
         self._update_weights_state()
 
+    def _on_thread_yielded(self, value) -> None:
+        if isinstance(value, str):  # the model is loading
+            self._say(value)
+        else:
+            self._on_thread_progressed(*value)
+
     def _on_thread_progressed(self, done: int, total: int, _boxes: int) -> None:
         self.progress_bar.setValue(done)
         elapsed = time.monotonic() - self._started
@@ -420,7 +410,10 @@ class PrelabelPanel(QWidget):
         self._say(f"Pre-labeling failed: {message}", error=True)
 
     def _on_thread_finished(self) -> None:
-        self._thread = None
+        worker, self._thread = self._thread, None
+        if worker is not None:
+            worker.wait()  # `finished` is its thread's last act; then it goes, on this (the GUI) thread
+            worker.deleteLater()
         self._set_running(False)
 
     def _say(self, text: str, error: bool = False) -> None:

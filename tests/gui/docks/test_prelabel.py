@@ -124,13 +124,14 @@ def test_cancel_keeps_finished_images(qtbot, env, monkeypatch):
     finished = []
     panel.run_finished.connect(finished.append)
 
-    class CancelAfterFirst(pp.PrelabelThread):
+    class CancelAfterFirst(pp.GeneratorWorker):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             # runs on the worker thread, so the run sees the cancel before its next image
-            self.progressed.connect(lambda done, total, boxes: self.cancel(), Qt.ConnectionType.DirectConnection)
+            self.yielded.connect(lambda value: isinstance(value, tuple) and panel._cancel.set(),
+                                 Qt.ConnectionType.DirectConnection)
 
-    monkeypatch.setattr(pp, "PrelabelThread", CancelAfterFirst)
+    monkeypatch.setattr(pp, "GeneratorWorker", CancelAfterFirst)
     assert panel.run_on([im.id for im in p.images()])
     wait_done(qtbot, panel)
     summary = finished[0]
@@ -148,8 +149,8 @@ def test_a_bug_in_the_run_is_shown_and_its_traceback_logged(qtbot, env, monkeypa
     def broken(*_a, **_k):
         raise KeyError("oops")
 
-    monkeypatch.setattr(predict, "run_prelabel", broken)
-    with caplog.at_level("ERROR", logger="labeler.gui.docks.prelabel"):
+    monkeypatch.setattr(predict, "prelabel_steps", broken)
+    with caplog.at_level("ERROR", logger="labeler.gui.workers"):
         assert panel.run_on([im.id for im in p.images()])
         wait_done(qtbot, panel)
     assert panel.status_label.text() == "Pre-labeling failed: 'oops'"
