@@ -1,8 +1,8 @@
-"""Runs the window's short background jobs (scan, import, export): one at a time per key, on a
-thread pool of its own, with their progress in one status-bar bar.
+"""Runs the window's short background jobs (scan, import, export): one at a time per key, each on
+its own worker thread (labeler.gui.background), with their progress in one status-bar bar.
 
-The runner owns the pool, so closing the window waits for a scan or an export to finish its
-write, not for other panels' work. A job's failure is reported through `failed(name, message)`;
+Closing the window waits for the runner's scan or export to finish its write, not for other
+panels' work. A job's failure is reported through `failed(name, message)`;
 the window shows it (a modal warning), so nothing fails silently.
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+import time
+
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QProgressBar
 
 from labeler.gui.background import BackgroundTask
@@ -25,7 +27,6 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._tasks: dict[str, BackgroundTask] = {}
-        self._pool = QThreadPool(self)
         self.progress = QProgressBar(maximumWidth=180, visible=False)
 
     def run(self, key: str, task: BackgroundTask, done: Callable[[Any], None] | None = None) -> bool:
@@ -40,7 +41,7 @@ class JobRunner(QObject):
         task.progressed.connect(self._on_progressed)
         task.failed.connect(lambda msg: (self._ended(), self.failed.emit(task.name, f"{task.name} failed: {msg}")))
         task.finished.connect(lambda result: (self._ended(), done and done(result)))
-        task.start(self._pool)
+        task.start()
         return True
 
     def running(self) -> bool:
@@ -48,7 +49,11 @@ class JobRunner(QObject):
 
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until the jobs end (at most `msecs`); True if they did. Only for closing."""
-        return self._pool.waitForDone(msecs)
+        deadline = time.monotonic() + msecs / 1000
+        for task in list(self._tasks.values()):
+            if not task.wait(max(0, int((deadline - time.monotonic()) * 1000))):
+                return False
+        return True
 
     def _on_progressed(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))

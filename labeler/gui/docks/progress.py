@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QDateTimeAxis, QLineSeries,
                               QValueAxis)
-from PySide6.QtCore import QDateTime, QMargins, Qt, QThreadPool, QTimer
+from PySide6.QtCore import QDateTime, QMargins, Qt, QTimer
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QFrame, QHeaderView, QLabel, QPushButton, QScrollArea, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
@@ -135,7 +135,7 @@ class ProgressPanel(QWidget):
         self._task = BackgroundTask("progress", lambda progress: derive_rounds(self.project), parent=self)
         self._task.finished.connect(self.show_progress)
         self._task.failed.connect(lambda msg: self.summary.setText(f"Could not derive the rounds: {msg}"))
-        self._task.start(QThreadPool.globalInstance())
+        self._task.start()
 
     def show_progress(self, progress: Progress) -> None:
         self.progress = progress
