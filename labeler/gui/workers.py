@@ -62,6 +62,10 @@ class GeneratorWorker(QObject):
         """Block until the worker thread ends (for a dialog closing after its worker's last signal)."""
         return self._thread.wait() if ms is None else self._thread.wait(ms)
 
+    def describe(self, exc: Exception) -> str:
+        """The user's message for an exception the generator raised (a subclass may word it)."""
+        return str(exc) or type(exc).__name__
+
     def _work(self) -> None:
         try:
             gen = self._fn(*self._args, **self._kwargs)
@@ -78,7 +82,7 @@ class GeneratorWorker(QObject):
                 self.yielded.emit(value)
         except Exception as exc:  # reported to the user, never swallowed
             log.error("%s failed:\n%s", self.name, traceback.format_exc())
-            self.errored.emit(str(exc) or type(exc).__name__)
+            self.errored.emit(self.describe(exc))
         self.finished.emit()
 
 

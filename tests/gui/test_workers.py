@@ -73,3 +73,22 @@ def test_quit_closes_the_generator_at_its_next_yield(qtbot):
     assert seen["aborted"] == 1 and seen["returned"] == [] and seen["errored"] == []
     assert seen["yielded"] and cleaned and cleaned[0] is not threading.main_thread()  # its finally ran there
     assert worker.abort_requested and not worker.is_running()
+
+
+def test_a_subclass_words_the_message_through_describe(qtbot, caplog):
+    class Worded(GeneratorWorker):
+        def describe(self, exc):
+            return f"{type(exc).__name__}: {exc}"
+
+    def fails():
+        raise ValueError("bad shape")
+        yield  # a generator
+
+    worker = Worded("worded job", fails)
+    seen = _record(worker)
+    with caplog.at_level(logging.ERROR, logger="labeler.gui.workers"):
+        with qtbot.waitSignal(worker.finished, timeout=10_000):
+            worker.start()
+        worker.wait()
+    assert seen["errored"] == ["ValueError: bad shape"] and seen["returned"] == []
+    assert "worded job failed" in caplog.text and "Traceback" in caplog.text
