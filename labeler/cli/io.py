@@ -9,6 +9,7 @@ from pathlib import Path
 from labeler.core.formats import EXPORT_FORMATS, IMPORT_FORMATS, export_project, import_path
 from labeler.core.formats.coco import export_predictions
 from labeler.core.formats.common import FormatError
+from labeler.core.runs import load as load_runs
 from labeler.core.store import BOX_STATES, IMAGE_STATUSES, NEEDS_REVIEW, REVIEWED, Project, StoreError
 from labeler.core.words import counted
 
@@ -113,12 +114,13 @@ def cmd_info(args) -> int:
             print(f"Missing files (boxes kept): {len(missing)}")
             for im in missing[:20]:
                 print(f"  {im.path}")
-        runs = project.runs()
+        runs = load_runs(project)
         if runs:
             print(f"Training runs: {len(runs)}")
             for r in runs[-5:]:
-                best = f"best mAP@0.5 {r['best_map']:.3f}" if r["best_map"] is not None else "no mAP yet"
-                print(f"  #{r['id']} {r['architecture']} {r['status']}, {len(r['epochs'])} epochs, {best}")
+                best = f"best mAP@0.5 {r.best_map50:.3f}" if r.best_map50 is not None else "no mAP yet"
+                pre = ", pre-labels" if r.prelabels else ""
+                print(f"  #{r.id} {r.architecture} {r.status}, {counted(len(r.epochs), 'epoch')}, {best}{pre}")
     return 0
 
 

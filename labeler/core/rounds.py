@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import history as H
 from .records import SOURCE_MODEL
+from .runs import Run, load as load_runs
 
 IOU_MATCH = 0.5
 
@@ -81,14 +82,14 @@ class Progress:
                 "skipped": self.skipped}
 
 
-def model_name(key: str, runs: list[dict]) -> str:
+def model_name(key: str, runs: list[Run]) -> str:
     if key.startswith("coco:"):
         return key[5:]
     if key.startswith("checkpoint:"):
         path = key[len("checkpoint:"):]
         for run in runs:
-            if run.get("checkpoint") and run["checkpoint"] == path:
-                return f"run {run['id']}"
+            if run.checkpoint and run.checkpoint == path:
+                return f"run {run.id}"
         return path
     return key
 
@@ -159,7 +160,7 @@ def _mean(total: float, n: int) -> float | None:
 
 
 def derive_rounds(project) -> Progress:
-    runs = project.runs()
+    runs = load_runs(project)
     acts = H.activity(project)
     reviewed_at = dict(project._query("SELECT id, reviewed_at FROM images WHERE reviewed=1"))
     images = [im for im in project.images() if not im.missing]

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
-from labeler.core.demo import default_demo_dir
+from labeler.core.demo import DEMO_SETTING, default_demo_dir
 from labeler.core.store import DATA_DIR, DB_NAME, Project, ProjectLockedError, StoreError
 from labeler.gui import gc_guard, settings
 from labeler.gui.background import BackgroundTask
@@ -158,7 +158,8 @@ class Launcher(QObject):
         """Open the demo project, writing it first (in a worker) if it is not there yet."""
         folder = demo_folder()
         if (folder / DATA_DIR / DB_NAME).exists():
-            self.open_folder(folder)
+            if self.open_folder(folder) and not self.window.project.get_setting(DEMO_SETTING, False):
+                self.window.project.set_setting(DEMO_SETTING, True)  # a demo written before the guide
             return
         if self._demo_task is not None and self._demo_task.running:
             return

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QUndoStack
-from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
+                               QVBoxLayout, QWidget)
 
 from labeler.core.store import Project, StoreError
 from labeler.gui import settings, window_actions
@@ -30,6 +31,7 @@ from labeler.gui.docks.images import ImageListModel, ImageListPanel
 from labeler.gui.job_runner import JobRunner
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.dialogs.shortcuts import ShortcutsDialog
+from labeler.gui.guide import GuideBar
 from labeler.gui.undo import UndoReporter
 from labeler.gui.loop import install as install_review_loop
 
@@ -82,7 +84,15 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
 
         self.canvas = Canvas(project, self.signals, self.undo_stack, self.reporter, self)
-        self.setCentralWidget(self.canvas)
+        # the demo's guide (hidden on every other project) sits above the canvas
+        self.guide = GuideBar(project, lambda: self.show_dock("Fine-tune"), lambda: self.show_dock("Pre-label"))
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.guide)
+        central_layout.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
         self.image_model = ImageListModel(project, self)
         self.image_panel = ImageListPanel(self.image_model)
         self.class_panel = ClassPanel(project, self.signals, self.undo_stack, self.reporter)
@@ -194,6 +204,8 @@ class MainWindow(QMainWindow):
         self.train_panel.prelabel_requested.connect(self._prelabel_after_training)
         self.image_model.modelReset.connect(lambda: self.image_panel.select_image(self._current))
         self.signals.boxes_changed.connect(self.image_model.refresh)
+        self.signals.runs_changed.connect(self.guide.refresh)
+        self.signals.settings_changed.connect(self.guide.refresh)
         self.signals.images_changed.connect(self.image_model.refresh)
         self.reporter.image_touched.connect(self.go_to_image)
         self.reporter.failed.connect(self._on_edit_failed)
@@ -402,6 +414,8 @@ class MainWindow(QMainWindow):
             status = s.value(settings.STATUS_FILTER)
             if status:
                 self.image_panel.set_status_filter(str(status))
+            if self.guide.step is not None and self.guide.step.action == "fine-tune":
+                self.show_dock("Fine-tune")  # the demo starts where its loop starts
             self.canvas.setFocus()  # keys go to the canvas, not into the name filter
         super().showEvent(event)
 

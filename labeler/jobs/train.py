@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labeler.core import runs
 from labeler.core.words import counted
 
 #: below these, training starts but says the result will be poor
@@ -106,7 +107,7 @@ def score_current(project, current_path: Path, run_id: int | None, device: str =
 
     if run_id is None:
         return None
-    paths = (project.run(run_id).get("settings") or {}).get("val_paths") or []
+    paths = runs.find(project, run_id).settings.get("val_paths") or []
     classes, samples = val_samples(project, paths)
     if not samples:
         return None

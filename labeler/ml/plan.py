@@ -17,7 +17,8 @@ from .checkpoint import CheckpointError, load_meta
 from .dataset import DEFAULT_AUGMENT, Augmenter, DataError
 from .models import DEFAULT_ARCHITECTURE, SMALL_ARCHITECTURE, ModelError, architecture
 
-SETTING_PRELABEL_MODEL = "prelabel.model"  # the key labeler.ml.predict reads
+from labeler.core import runs as _runs
+from labeler.core.runs import SETTING_PRELABEL_MODEL  # noqa: F401  (the key labeler.ml.predict reads)
 EPOCH_IMAGES = 160  # a tiny data set is repeated to at least this many samples per epoch
 
 
@@ -83,11 +84,9 @@ def _coco_weights(name: str) -> Path | None:
 
 def last_checkpoint(project) -> Path | None:
     """The best checkpoint of the project's latest run that left one."""
-    for run in reversed(project.runs()):
-        if run.get("checkpoint"):
-            path = project.root / run["checkpoint"]
-            if path.is_file():
-                return path
+    for run in reversed(_runs.load(project)):
+        if run.checkpoint_path is not None:
+            return run.checkpoint_path
     return None
 
 
@@ -95,10 +94,9 @@ def best_checkpoint(project, classes=None, arch_name: str | None = None) -> Path
     """The checkpoint of the project's best-scoring run (mAP@0.5 above 0) that fits: it shares a
     class with `classes` (when given) and is of `arch_name` (when given)."""
     best, best_map = None, 0.0
-    for run in project.runs():
-        path = project.root / run["checkpoint"] if run.get("checkpoint") else None
-        score = run.get("best_map") or 0.0
-        if path is None or not path.is_file() or score <= best_map:
+    for run in _runs.load(project):
+        path, score = run.checkpoint_path, run.best_map50 or 0.0
+        if path is None or score <= best_map:
             continue
         try:
             meta = load_meta(path)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from labeler.core.images import ImageLoadError, load_image
+from labeler.core.runs import SETTING_PRELABEL_MODEL as SETTING_MODEL  # noqa: F401  (one key, in core)
 from labeler.core.words import counted
 
 from .checkpoint import CheckpointError, load_checkpoint, load_state_dict
@@ -29,8 +30,6 @@ from .class_map import COCO_CATEGORIES
 from .device import pick_device
 from .models import DEFAULT_ARCHITECTURE, architecture, build_model
 from .weights import COCO_WEIGHT_URLS, WeightsError, coco_weights, find_coco_weights, offline_message
-
-SETTING_MODEL = "prelabel.model"
 
 
 @dataclass(frozen=True)

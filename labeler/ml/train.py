@@ -85,6 +85,9 @@ class EpochEvent:
 
 @dataclass
 class TrainDone:
+    """The run's end. `message` says why it ended ("Finished 3 epochs."); the best result is in
+    `best_map50` and `best_checkpoint`, never only in words (the stored run's message adds them)."""
+
     run_id: int
     best_checkpoint: str | None
     best_map50: float | None
@@ -303,10 +306,9 @@ class _Run:
                 reason = f"Finished {plan_.epochs} epochs."
                 break
         best = f" Best validation mAP@0.5: {self.best_map50:.3f} ({self.best_path})." if self.best_path else ""
-        message = reason + best
-        self._finish("stopped" if stopped else "finished", message)
+        self._finish("stopped" if stopped else "finished", reason + best)  # the stored message names the best
         return TrainDone(self.run_id, str(self.best_path) if self.best_path else None, self.best_map50,
-                         epoch, stopped, message)
+                         epoch, stopped, reason)
 
     def _end_epoch(self, model, plan_: Plan, epoch: int, losses: dict, val_data, device, epoch_start, started):
         """Validate, write the epoch's checkpoint (and best.pth when it is the best), record it (rank 0)."""

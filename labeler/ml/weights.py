@@ -135,9 +135,31 @@ def _unlink(path: Path) -> None:
 def download(url: str, dest: str | os.PathLike, *, expected_hash: str | None = None,
              progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None,
              timeout: float = 30.0) -> Path:
-    """Fetch `url` to `dest` through `dest.partial`; renamed only when whole and its SHA-256 starts
-    with `expected_hash` (default: the prefix in dest's file name). progress(done, total) after each
-    chunk (total 0 when the server does not say); `cancelled()` is checked between chunks."""
+    """Fetch `url` to `dest` (see `download_steps`): progress(done, total) after each chunk (total 0
+    when the server does not say); `cancelled()` is checked between chunks (DownloadCancelled)."""
+    return _drive(download_steps(url, dest, expected_hash=expected_hash, timeout=timeout), progress, cancelled,
+                  Path(dest).name)
+
+
+def _drive(steps, progress, cancelled, name: str) -> Path:
+    """Run a download generator with callbacks; closing it on cancel removes the partial file."""
+    try:
+        while True:
+            done, total = next(steps)
+            if progress:
+                progress(done, total)
+            if cancelled and cancelled():
+                steps.close()
+                raise DownloadCancelled(f"Download of {name} cancelled")
+    except StopIteration as stop:
+        return stop.value
+
+
+def download_steps(url: str, dest: str | os.PathLike, *, expected_hash: str | None = None, timeout: float = 30.0):
+    """Generator: fetch `url` to `dest` through `dest.partial`, yielding (bytes done, bytes total; 0
+    when the server does not say) after each chunk, and returning dest's Path. The file is renamed
+    only when whole and its SHA-256 starts with `expected_hash` (default: the prefix in dest's file
+    name). Closing the generator between chunks stops the transfer and removes the partial file."""
     dest = Path(dest)
     expected = expected_hash if expected_hash is not None else hash_prefix(dest.name)
     partial = dest.with_name(dest.name + ".partial")
@@ -151,19 +173,15 @@ def download(url: str, dest: str | os.PathLike, *, expected_hash: str | None = N
         request = urllib.request.Request(url, headers={"User-Agent": "labeler"})
         with urllib.request.urlopen(request, timeout=timeout) as response, open(partial, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0)
-            if progress:
-                progress(0, total)
+            yield 0, total
             while True:
-                if cancelled and cancelled():
-                    raise DownloadCancelled(f"Download of {dest.name} cancelled")
                 chunk = response.read(CHUNK)
                 if not chunk:
                     break
                 out.write(chunk)
                 sha.update(chunk)
                 done += len(chunk)
-                if progress:
-                    progress(done, total)
+                yield done, total
         if total and done != total:
             raise WeightsError(f"The download of {dest.name} broke off after {done:,} of {total:,} bytes; try again")
     except WeightsError:
@@ -191,11 +209,15 @@ def download(url: str, dest: str | os.PathLike, *, expected_hash: str | None = N
 def download_coco_weights(architecture_name: str, *, progress: Callable[[int, int], None] | None = None,
                           cancelled: Callable[[], bool] | None = None, url: str | None = None) -> Path:
     """Download torchvision's COCO weights into the cache; `url` overrides the source (a mirror)."""
+    return _drive(download_coco_weights_steps(architecture_name, url=url), progress, cancelled,
+                  coco_weights(architecture_name).file_name)
+
+
+def download_coco_weights_steps(architecture_name: str, *, url: str | None = None):
+    """Generator form of `download_coco_weights` (see `download_steps`): yields (done, total), returns the Path."""
     w = coco_weights(architecture_name)
     try:
-        return download(url or w.url, w.path, expected_hash=w.hash_prefix, progress=progress, cancelled=cancelled)
-    except DownloadCancelled:
-        raise
+        return (yield from download_steps(url or w.url, w.path, expected_hash=w.hash_prefix))
     except WeightsError as exc:
         if "Could not download" in str(exc):
             raise WeightsError(offline_message(architecture_name, str(exc).split(": ", 1)[-1])) from None

@@ -16,3 +16,8 @@ def test_import_summary_says_one_box_not_one_boxes():
     text = report.summary()
     assert text.splitlines()[0] == "1 of 1 image matched; 1 box imported"
     assert "1 degenerate box skipped" in text and "their 1 box was skipped" in text
+
+
+def test_a_ch_said_as_k_takes_a_plain_s():
+    from labeler.core.words import counted
+    assert counted(3, "epoch") == "3 epochs" and counted(2, "batch") == "2 batches"

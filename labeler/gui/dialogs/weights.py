@@ -1,57 +1,35 @@
-"""Download a model's COCO weights with a progress bar and Cancel; the transfer runs on a worker
-thread (labeler.ml.weights does the work, this only relays)."""
+"""Download a model's COCO weights with a progress bar and Cancel; the transfer (a generator in
+labeler.ml.weights) runs on a labeler.gui.workers.GeneratorWorker, and this dialog only relays."""
 
 from __future__ import annotations
 
-import threading
-
-from PySide6.QtCore import QThread, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFrame, QLabel, QProgressBar, QPushButton, QTextEdit,
                                QVBoxLayout, QWidget)
 
+from labeler.gui.workers import GeneratorWorker
 from labeler.ml import weights
 
 
-class DownloadThread(QThread):
-    #: (bytes done, bytes total; 0 when unknown)
-    progressed = Signal(int, int)
-    #: the saved file's path
-    downloaded = Signal(str)
-    #: a message for the user (offline, hash mismatch, broken transfer)
-    failed = Signal(str)
-    cancelled = Signal()
-
-    def __init__(self, architecture: str, url: str | None = None, parent=None):
-        super().__init__(parent)
-        self.architecture, self.url = architecture, url
-        self._cancel = threading.Event()
-        self._last = -1
-
-    def _on_thread_cancelled(self) -> None:
-        self.thread.wait()  # the worker is past its last line; the partial file is gone
-        super().reject()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def _progress(self, done: int, total: int) -> None:
-        # a signal per percent, not per 64 KiB chunk: the GUI thread stays idle
-        step = done * 100 // total if total else done >> 20
-        if step != self._last or done == total:
-            self._last = step
-            self.progressed.emit(done, total)
-
-    def run(self) -> None:
-        try:
-            path = weights.download_coco_weights(self.architecture, progress=self._progress,
-                                                 cancelled=self._cancel.is_set, url=self.url)
-        except weights.DownloadCancelled:
-            self.cancelled.emit()
-        except Exception as exc:  # shown to the user, never swallowed
-            self.failed.emit(str(exc) or type(exc).__name__)
-        else:
-            self.downloaded.emit(str(path))
+def download_steps(architecture: str, url: str | None = None):
+    """labeler.ml.weights.download_coco_weights_steps, thinned to one (done, total) per percent (per
+    MiB when the size is unknown), so the GUI thread gets a signal per step, not per 64 KiB chunk.
+    Closing it closes the download, which removes the partial file."""
+    steps = weights.download_coco_weights_steps(architecture, url=url)
+    last = -1
+    try:
+        while True:
+            try:
+                done, total = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            step = done * 100 // total if total else done >> 20
+            if step != last or done == total:
+                last = step
+                yield done, total
+    finally:
+        steps.close()
 
 
 class WeightsDialog(QDialog):
@@ -84,14 +62,17 @@ class WeightsDialog(QDialog):
         lay.addWidget(self.buttons)
         self.path: str | None = None
         self.error: str | None = None
-        self.thread = DownloadThread(architecture, url, self)
-        self.thread.progressed.connect(self._on_thread_progressed)
-        self.thread.downloaded.connect(self._on_thread_downloaded)
-        self.thread.failed.connect(self._on_thread_failed)
-        self.thread.cancelled.connect(self._on_thread_cancelled)
-        self.thread.start()
+        #: the transfer, on its own thread (labeler.gui.workers)
+        self.worker = GeneratorWorker(f"Download of the {architecture} weights", download_steps, architecture, url,
+                                      parent=self)
+        self.worker.yielded.connect(self._on_worker_yielded)
+        self.worker.returned.connect(self._on_worker_returned)
+        self.worker.errored.connect(self._on_worker_errored)
+        self.worker.aborted.connect(self._on_worker_aborted)
+        self.worker.start()
 
-    def _on_thread_progressed(self, done: int, total: int) -> None:
+    def _on_worker_yielded(self, step: tuple[int, int]) -> None:
+        done, total = step
         if total:
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(done * 1000 / total))
@@ -99,11 +80,11 @@ class WeightsDialog(QDialog):
         else:
             self.size_label.setText(f"{done / 1e6:.1f} MB")
 
-    def _on_thread_downloaded(self, path: str) -> None:
-        self.path = path
+    def _on_worker_returned(self, path) -> None:
+        self.path = str(path)
         self.accept()
 
-    def _on_thread_failed(self, message: str) -> None:
+    def _on_worker_errored(self, message: str) -> None:
         self.error = message
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
@@ -133,21 +114,21 @@ class WeightsDialog(QDialog):
         view.show()
         self.adjustSize()
 
-    def _on_thread_cancelled(self) -> None:
-        self.thread.wait()  # the worker is past its last line; the partial file is gone
+    def _on_worker_aborted(self) -> None:
+        self.worker.wait()  # the worker is past its last line; the partial file is gone
         super().reject()
 
     def cancel(self) -> None:
         """Stops the transfer; the dialog closes once the worker has removed the partial file."""
         self.cancel_button.setEnabled(False)
-        self.thread.cancel()
+        self.worker.quit()
 
     def reject(self) -> None:
-        if self.thread.isRunning():
+        if self.worker.is_running():
             self.cancel()
             return  # closed by the worker's `cancelled`
         super().reject()
 
     def done(self, result: int) -> None:
-        self.thread.wait()
+        self.worker.wait()
         super().done(result)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from labeler.core.errors import LabelerError
+from labeler.core import runs
 from labeler.core.store import Project
 from labeler.gui import gc_guard
 from labeler.gui.background import BackgroundTask
@@ -194,13 +195,13 @@ class PrelabelPanel(QWidget):
         for name, arch in ARCHITECTURES.items():
             add(f"COCO: {arch.title}", ModelChoice.coco(name))
         seen = set()
-        for run in self.project.runs():
-            if run.get("checkpoint"):
-                choice = ModelChoice.checkpoint(self.project.root / run["checkpoint"], self.project.root)
-                if choice.resolve_path(self.project.root).is_file() and choice not in seen:
+        for run in runs.load(self.project):
+            if run.checkpoint_path is not None:
+                choice = ModelChoice.checkpoint(run.checkpoint_path, self.project.root)
+                if choice not in seen:
                     seen.add(choice)
-                    best = f", mAP@0.5 {run['best_map']:.3f}" if run.get("best_map") is not None else ""
-                    add(f"Trained: run {run['id']} ({run['architecture']}{best})", choice)
+                    best = f", mAP@0.5 {run.best_map50:.3f}" if run.best_map50 is not None else ""
+                    add(f"Trained: run {run.id} ({run.architecture}{best})", choice)
         if chosen.kind == "checkpoint" and chosen not in seen:
             add(f"Checkpoint: {chosen.path}", chosen)
         index = self.model_box.findData(chosen.key)

@@ -83,7 +83,7 @@ class ProgressPanel(QWidget):
         self.chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
         self.chart_view = QChartView(self.chart)
         self.chart_view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.chart_view.setMinimumHeight(160)
+        self.chart_view.setMinimumHeight(150)  # with the tabs beside it, fits a 1024 x 700 window
         self.timeline = QChart()
         self.timeline.setMargins(QMargins(2, 2, 2, 2))
         self.timeline.legend().hide()

@@ -20,12 +20,14 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea,
                                QSplitter, QVBoxLayout, QWidget)
 
+from labeler.core import runs
+from labeler.core.runs import Run
 from labeler.core.store import Project
 from labeler.gui.docks.augment import AugmentButton
 from labeler.gui.project_signals import ProjectSignals
 from labeler.core.words import counted
 from labeler.gui.docks.train_chart import TrainChart
-from labeler.gui.docks.train_live import LiveRun, duration, planned_epochs  # noqa: F401  (re-exported)
+from labeler.gui.docks.train_live import LiveRun, duration  # noqa: F401  (re-exported)
 from labeler.gui.docks.train_options import (AUTO, EPOCHS, MINUTES, SETTING_OPTIONS,  # noqa: F401
                                              START_CHOICES, TrainOptionsForm, coco_weights_present, short_model)
 from labeler.gui.docks.train_runs import COLUMNS, RunTable  # noqa: F401
@@ -50,7 +52,7 @@ class TrainPanel(QWidget):
         self._thread: TrainThread | None = None
         self.live = LiveRun()  # the current (or last) run, as the panel saw it
         self._view_run: int | None = None  # run shown in the chart; None: the live (or last) run
-        self._runs: dict[int, dict] = {}
+        self._runs: dict[int, Run] = {}
         #: ask_yes_no(title, text) -> bool; tests replace it
         self.ask_yes_no = self._ask_yes_no
 
@@ -139,12 +141,12 @@ class TrainPanel(QWidget):
             app.aboutToQuit.connect(self.wait)  # a QThread destroyed while running aborts the process
 
     # ------------------------------------------------------------------ choices
-    def _checkpoint_runs(self) -> list[dict]:
-        return [r for r in self._runs.values() if r.get("checkpoint") and self._resolve(r["checkpoint"]).is_file()]
+    def _checkpoint_runs(self) -> list[Run]:
+        return [r for r in self._runs.values() if r.checkpoint_path is not None]
 
     def _update_start_state(self, *_):
         """Say whether the COCO weights and a last checkpoint exist, so "Start from" is an informed choice."""
-        self.options.update_start_state([r["id"] for r in self._checkpoint_runs()])
+        self.options.update_start_state([r.id for r in self._checkpoint_runs()])
 
     def showEvent(self, event) -> None:
         # weights may have been downloaded or imported (Pre-label panel) since the panel was last shown
@@ -308,7 +310,7 @@ class TrainPanel(QWidget):
     def reload_runs(self) -> None:
         """Refill the run table from the store, keeping the selection."""
         selected = self.selected_run_id()
-        self._runs = {r["id"]: r for r in self.project.runs()}
+        self._runs = {r.id: r for r in runs.load(self.project)}
         self.runs_table.fill(list(self._runs.values()))
         if selected is not None and selected in self._runs:
             self._select_run(selected, redraw=self._view_run == selected and self._view_run != self.live.run_id)
@@ -343,26 +345,19 @@ class TrainPanel(QWidget):
             self.chart.redraw()
         elif run is not None:
             self._view_run = run_id
-            self.chart.show_run(run, f"Run {run_id} ({short_model(run.get('architecture'))})")
+            self.chart.show_run(run, f"Run {run_id} ({short_model(run.architecture)})")
 
     def _chosen_checkpoint(self) -> Path | None:
         """The selected run's best checkpoint, if it is on disk and the run is not still going."""
         run_id = self.selected_run_id()
         if run_id is None or (self._thread is not None and run_id == self.live.run_id):
             return None
-        path = None
         done = self.live.done
         if done is not None and run_id == done.run_id and done.best_checkpoint:
-            path = done.best_checkpoint
-        elif run_id in self._runs:
-            path = self._runs[run_id].get("checkpoint")
-        if not path:
-            return None
-        resolved = self._resolve(path)
-        return resolved if resolved.is_file() else None
-
-    def _resolve(self, path: str) -> Path:
-        return self.project.root / path  # absolute paths stay absolute
+            path = runs.resolve(self.project.root, done.best_checkpoint)
+            return path if path.is_file() else None
+        run = self._runs.get(run_id)
+        return run.checkpoint_path if run is not None else None
 
     def _update_use_button(self) -> None:
         self.use_button.setEnabled(self._chosen_checkpoint() is not None)

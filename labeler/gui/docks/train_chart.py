@@ -13,6 +13,7 @@ from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
+from labeler.core.runs import Run
 from labeler.gui.docks.train_live import (MAX_TICK_INTERVALS, iteration_position, number as _num,  # noqa: F401
                                           run_epoch_rows, tick_step)
 
@@ -119,12 +120,10 @@ class TrainChart(QChartView):
         """Buffer one epoch's training loss and validation mAPs."""
         self._pending_epochs.append((float(epoch), _num(loss), _num(map50), _num(map_)))
 
-    def show_run(self, run: dict, title: str) -> None:
+    def show_run(self, run: Run, title: str) -> None:
         """Show a stored run's per-epoch curves (its iteration losses are not stored)."""
         rows = run_epoch_rows(run)
-        settings = run.get("settings") if isinstance(run.get("settings"), dict) else {}
-        resolved = settings.get("resolved") if isinstance(settings.get("resolved"), dict) else {}
-        self.clear(title, _num(settings.get("epochs") or resolved.get("epochs")))
+        self.clear(title, _num(run.planned_epochs))
         self.iteration_loss.setVisible(False)  # not stored: no empty legend entry for it
         self._update_legend()
         for row in rows:

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from labeler.core.runs import Run
 from labeler.core.words import counted
 
 #: at most this many intervals on the epoch axis: more labels than fit a narrow dock get elided to "..."
@@ -50,10 +51,10 @@ def iteration_position(event) -> float:
     return event.step / per_epoch
 
 
-def run_epoch_rows(run: dict) -> list[tuple[float, float | None, float | None, float | None]]:
-    """(epoch, loss, mAP@0.5, mAP@[.5:.95]) for each epoch a stored run recorded (project.runs())."""
+def run_epoch_rows(run: Run) -> list[tuple[float, float | None, float | None, float | None]]:
+    """(epoch, loss, mAP@0.5, mAP@[.5:.95]) for each epoch a stored run recorded (labeler.core.runs)."""
     rows = []
-    for i, e in enumerate(run.get("epochs") or []):
+    for i, e in enumerate(run.epochs):
         if not isinstance(e, dict):
             continue
         losses = e.get("losses") if isinstance(e.get("losses"), dict) else {}
@@ -72,14 +73,6 @@ def tick_step(span: float, max_intervals: int = MAX_TICK_INTERVALS) -> float:
             step = round(mantissa * 10.0 ** exponent, 10)
             if span / step <= max_intervals + 1e-9:
                 return step
-
-
-def planned_epochs(run: dict) -> int | None:
-    """The epochs a stored run set out to do: the user's number, else the engine's resolved default."""
-    settings = run.get("settings") if isinstance(run.get("settings"), dict) else {}
-    resolved = settings.get("resolved") if isinstance(settings.get("resolved"), dict) else {}
-    planned = settings.get("epochs") or resolved.get("epochs")
-    return planned if isinstance(planned, int) else None
 
 
 @dataclass
@@ -170,7 +163,5 @@ class LiveRun:
         bar = ("Stopped" if done.stopped else "Done") + f" after {counted(done.epochs_done, 'epoch', 'epochs')}"
         best = f"Best val mAP@0.5: {done.best_map50:.3f}. " if done.best_map50 is not None else ""
         kept = "" if done.best_checkpoint else "No checkpoint was kept. "
-        if done.message and "mAP" in done.message:  # the engine's message already names the best result
-            best = ""
         status = f"{done.message} {best}{kept}".strip() if done.message else f"{best}{kept}".strip() or "Done."
         return bar, status

@@ -22,7 +22,8 @@ from labeler.ml.models import trainable_architectures
 SETTING_OPTIONS = "train.options"
 AUTO, EPOCHS, MINUTES = "auto", "epochs", "minutes"
 #: (key, the choice's text, its tooltip): short texts, so they read whole in a narrow dock
-START_CHOICES = (("auto", "Automatic", "COCO weights if they are on this computer, else scratch"),
+START_CHOICES = (("auto", "Automatic", "the project's best checkpoint when its classes fit, else COCO weights "
+                  "if they are on this computer, else scratch"),
                  ("coco", "COCO weights", "torchvision's weights trained on COCO"),
                  ("last", "Last checkpoint", "The best checkpoint of this project's newest run"),
                  ("scratch", "Scratch", "Random weights"))

@@ -8,7 +8,7 @@ import datetime
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from labeler.gui.docks.train_live import planned_epochs
+from labeler.core.runs import Run
 from labeler.gui.docks.train_options import short_model
 
 #: the columns: the run's number first (the Pre-label panel's model list and the CLI name runs by
@@ -16,13 +16,11 @@ from labeler.gui.docks.train_options import short_model
 COLUMNS = ("Run", "Model", "Epochs", "mAP@0.5", "Status")
 
 
-def run_cells(run: dict) -> tuple[str, ...]:
-    """The row's texts for a run as project.runs() gives it."""
-    planned = planned_epochs(run)
-    done = len(run.get("epochs") or [])
-    best = run.get("best_map")
-    return (str(run["id"]), short_model(run.get("architecture")), f"{done}/{planned}" if planned else str(done),
-            f"{best:.3f}" if isinstance(best, (int, float)) else "—", run.get("status") or "")
+def run_cells(run: Run) -> tuple[str, ...]:
+    """The row's texts for a run (labeler.core.runs)."""
+    planned, done, best = run.planned_epochs, len(run.epochs), run.best_map50
+    return (str(run.id), short_model(run.architecture), f"{done}/{planned}" if planned else str(done),
+            f"{best:.3f}" if best is not None else "—", run.status)
 
 
 class RunTable(QTableWidget):
@@ -41,21 +39,21 @@ class RunTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
 
-    def fill(self, runs: list[dict]) -> None:
+    def fill(self, runs: list[Run]) -> None:
         """Show these runs, newest first (the selection is the caller's to restore)."""
         self.blockSignals(True)
         self.setRowCount(0)
-        for run in sorted(runs, key=lambda r: r["id"], reverse=True):
+        for run in sorted(runs, key=lambda r: r.id, reverse=True):
             row = self.rowCount()
             self.insertRow(row)
-            when = datetime.datetime.fromtimestamp(run["created_at"] or 0)
-            tip = f"Run {run['id']}: {run.get('architecture')}, started {when:%Y-%m-%d %H:%M}"
-            if run.get("message"):
-                tip += "\n" + run["message"]
+            when = datetime.datetime.fromtimestamp(run.created_at or 0)
+            tip = f"Run {run.id}: {run.architecture}, started {when:%Y-%m-%d %H:%M}"
+            if run.message:
+                tip += "\n" + run.message
             for col, text in enumerate(run_cells(run)):
                 item = QTableWidgetItem(text)
                 if col == 0:
-                    item.setData(Qt.ItemDataRole.UserRole, run["id"])
+                    item.setData(Qt.ItemDataRole.UserRole, run.id)
                 if col in (0, 2, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setToolTip(tip)

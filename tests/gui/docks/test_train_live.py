@@ -2,10 +2,12 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from labeler.gui.docks.train_live import (LiveRun, duration, iteration_position, number, planned_epochs,
+from labeler.core.runs import Run
+from labeler.gui.docks.train_live import (LiveRun, duration, iteration_position, number,
                                           run_epoch_rows, tick_step)
 from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainSettings
 
@@ -62,8 +64,6 @@ def test_planned_epochs_come_from_the_engine_once_it_says():
     assert live.planned_epochs() == 7
     live.add_iterations([it(1, epochs=3)])
     assert live.planned_epochs() == 3
-    assert planned_epochs({"settings": {"epochs": None, "resolved": {"epochs": 9}}}) == 9
-    assert planned_epochs({"settings": "broken"}) is None
 
 
 def test_finish_texts():
@@ -72,15 +72,16 @@ def test_finish_texts():
     assert live.run_id == 4 and bar == "Done after 1 epoch" and status == "Best val mAP@0.5: 0.610."
     bar, status = live.finish(TrainDone(5, None, None, 2, True, "Stopped by you."))
     assert bar == "Stopped after 2 epochs" and status == "Stopped by you. No checkpoint was kept."
-    # the engine already named the best result: not said twice
-    _, status = live.finish(TrainDone(6, "b.pt", 0.7, 3, False, "Best mAP@0.5 0.700 at epoch 2."))
-    assert status == "Best mAP@0.5 0.700 at epoch 2."
+    # the best result comes from the event's field, said once after the engine's reason
+    _, status = live.finish(TrainDone(6, "b.pt", 0.7, 3, False, "Finished 3 epochs."))
+    assert status == "Finished 3 epochs. Best val mAP@0.5: 0.700."
 
 
 def test_chart_series_helpers():
     assert iteration_position(it(6)) == pytest.approx(1.5)
-    rows = run_epoch_rows({"epochs": [{"epoch": 1, "losses": {"loss": 2.0}, "map50": 0.1, "map": "x"}, "junk",
-                                      {"loss": float("nan"), "map50": 0.3, "map": 0.2}]})
+    rows = run_epoch_rows(Run.from_row({"id": 1, "epochs": [
+        {"epoch": 1, "losses": {"loss": 2.0}, "map50": 0.1, "map": "x"}, "junk",
+        {"loss": float("nan"), "map50": 0.3, "map": 0.2}]}, Path(".")))
     assert rows == [(1.0, 2.0, 0.1, None), (3.0, None, 0.3, 0.2)]
     assert number("1.5") == 1.5 and number(None) is None
     assert tick_step(3) == 1 and tick_step(30) == 10 and tick_step(0) == 1.0

@@ -1,0 +1,358 @@
+"""Time to accuracy (issue 18): held-out mAP of `labeler train` (its defaults) minute by minute,
+over several seeds, on two synthetic domains; optionally against Ultralytics YOLOv8n from scratch.
+
+Domains (scenes drawn with labeler.core.demo's background and shape code):
+- shapes: the issue's scenes, 320x240, 1-4 random coloured circles/squares/triangles on noisy
+  backgrounds, overlaps allowed and labeled (the visible part, as the demo labels).
+- hard: small objects (radius 4-14 px), 6-20 per 320x240 scene, lookalike classes (circle/ellipse,
+  square/diamond), class imbalance (ellipse and diamond are rare), textured backgrounds (stripes
+  or checkers over the demo background).
+Each domain: 100 labeled, reviewed scenes in a labeler project, named so that labeler's own
+validation split (labeler.core.split) keeps exactly 20 of them for validation, and 40 held-out
+scenes outside the project, never used to choose anything.
+
+labeler: `labeler.ml.train.train` with default TrainSettings (only `minutes` and `seed` set). Every
+epoch checkpoint is copied when its EpochEvent arrives; afterwards (not timed) the checkpoint labeler
+would hand the user at each whole minute (the best by validation mAP so far) is scored on the
+held-out scenes with pycocotools (labeler.ml.evaluate.coco_map). Minutes before the first epoch
+ends score 0. Resolution is one epoch (EPOCH_IMAGES samples), so a minute uses the last epoch done by then;
+the last mark scores what the run hands over (its last epoch may end a little after the budget).
+
+YOLO (--yolo-python PATH, an interpreter with ultralytics installed; never a labeler dependency):
+the same labeled scenes exported with labeler's YOLO exporter (same train/val split), `yolov8n.yaml`
+from scratch, imgsz 320, batch 16, its default recipe, `time=` the same minutes; a callback copies
+the best weights at every epoch's end with the elapsed time; the held-out scenes are predicted by
+that interpreter (conf 0.001) and scored here with the same pycocotools code.
+
+Run: python benchmarks/time_to_accuracy.py [--minutes 10] [--seeds 3] [--domains shapes hard]
+     [--yolo-python /path/to/venv/bin/python] [--workdir DIR] [--threads N]
+Prints per minute: mean, worst and spread (max - min) over seeds of mAP@0.5 and mAP@[.5:.95];
+with YOLO, both sides and the ratio labeler / YOLO of the means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+from labeler.core import demo  # noqa: E402
+from labeler.core.split import split_of  # noqa: E402
+from labeler.core.store import Project  # noqa: E402
+
+W, H = 320, 240
+N_TRAIN, N_VAL, N_HELD_OUT = 80, 20, 40
+DOMAINS = {
+    # name: classes, relative frequency of each, objects per scene, radius range
+    "shapes": (("circle", "square", "triangle"), (1, 1, 1), (1, 4), (12, 60)),
+    "hard": (("circle", "ellipse", "square", "diamond", "triangle"), (6, 1, 6, 1, 4), (6, 20), (4, 14)),
+}
+
+
+def _texture(rng: random.Random, img: Image.Image) -> Image.Image:
+    """Stripes or checkers blended over the background: texture that edges can be mistaken in."""
+    arr = np.asarray(img, float)
+    yy, xx = np.mgrid[0:H, 0:W]
+    period = rng.uniform(4, 14)
+    if rng.random() < 0.5:
+        a = rng.uniform(0, math.pi)
+        pattern = np.sin((xx * math.cos(a) + yy * math.sin(a)) * 2 * math.pi / period)
+    else:
+        pattern = np.sign(np.sin(xx * math.pi / period) * np.sin(yy * math.pi / period))
+    arr = arr + pattern[..., None] * rng.uniform(10, 35)
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def scene(domain: str, rng: random.Random) -> tuple[Image.Image, list[tuple[str, float, float, float, float]]]:
+    """One scene of `domain` and its labels (class, x1, y1, x2, y2), labeled as the demo labels."""
+    classes, weights, (n_lo, n_hi), (r_lo, r_hi) = DOMAINS[domain]
+    img = demo._background(rng, W, H)
+    if domain == "hard":
+        img = _texture(rng, img)
+    draw = ImageDraw.Draw(img)
+    shown = Image.new("L", (W, H), 0)
+    shown_draw = ImageDraw.Draw(shown)
+    objects = []
+    for k in range(1, rng.randint(n_lo, n_hi) + 1):
+        kind = rng.choices(classes, weights)[0]
+        r = rng.uniform(r_lo, r_hi)
+        cx, cy = rng.uniform(r * 0.6, W - r * 0.6), rng.uniform(r * 0.6, H - r * 0.6)
+        col = demo._object_color(rng, img.getpixel((int(min(cx, W - 1)), int(min(cy, H - 1)))))
+        alone = Image.new("L", (W, H), 0)
+        if kind in ("circle", "ellipse"):
+            ry = r * (rng.uniform(0.9, 1.0) if kind == "circle" else rng.uniform(0.6, 0.75))
+            shape = (cx - r, cy - ry, cx + r, cy + ry)
+            for d, fill in ((draw, col), (shown_draw, k), (ImageDraw.Draw(alone), 1)):
+                d.ellipse(shape, fill=fill)
+            x1, y1, x2, y2 = shape
+        else:
+            rot = rng.uniform(-0.15, 0.15) + (math.pi / 4 if kind == "diamond" else 0)
+            if kind == "triangle":
+                rot = rng.uniform(0, 2 * math.pi)
+            pts = demo._polygon("square" if kind == "diamond" else kind, cx, cy, r, rot)
+            for d, fill in ((draw, col), (shown_draw, k), (ImageDraw.Draw(alone), 1)):
+                d.polygon(pts, fill=fill)
+            x1, y1 = min(p[0] for p in pts), min(p[1] for p in pts)
+            x2, y2 = max(p[0] for p in pts), max(p[1] for p in pts)
+        x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(W), x2), min(float(H), y2)
+        objects.append((kind, x1, y1, x2, y2, int(np.count_nonzero(np.asarray(alone)))))
+    return img, demo._visible_boxes(objects, np.asarray(shown))
+
+
+def _name(i: int, side: str) -> str:
+    """A scene's path in the project, chosen so that labeler's split puts it on `side`."""
+    for j in range(10_000):
+        name = f"scenes/scene_{i:03d}_{j}.png"
+        if split_of(name) == side:
+            return name
+    raise RuntimeError("no name found for the split")  # 1 in 0.8 ** 10000: never
+
+
+def write_domain(folder: Path, domain: str, seed: int = 0) -> tuple[Path, list[dict]]:
+    """The domain's project in folder/project and its held-out scenes in folder/held_out.
+    Returns the project folder and the held-out scenes as {"path", "boxes": [(class, x1, y1, x2, y2)]}."""
+    rng = random.Random(f"{domain}-{seed}")
+    project_dir, held_dir = folder / "project", folder / "held_out"
+    (project_dir / "scenes").mkdir(parents=True, exist_ok=True)
+    held_dir.mkdir(parents=True, exist_ok=True)
+    labeled = []
+    for i in range(N_TRAIN + N_VAL):
+        img, boxes = scene(domain, rng)
+        name = _name(i, "val" if i < N_VAL else "train")
+        img.save(project_dir / name)
+        labeled.append((name, boxes))
+    held = []
+    for i in range(N_HELD_OUT):
+        img, boxes = scene(domain, rng)
+        path = held_dir / f"held_{i:03d}.png"
+        img.save(path)
+        held.append({"path": str(path), "boxes": boxes})
+    classes = DOMAINS[domain][0]
+    with Project.open(project_dir) as project:
+        project.scan()
+        with project.batch():
+            cats = {c: project.add_category(c, col).id for c, col in zip(classes, demo.CLASS_COLORS)}
+            for name, boxes in labeled:
+                image = project.image_by_path(name)
+                project.add_boxes(image.id, [(cats[k], x1, y1, x2, y2) for k, x1, y1, x2, y2 in boxes],
+                                  skip_degenerate=True)
+                project.set_reviewed(image.id, True)
+    return project_dir, held
+
+
+def score(held: list[dict], classes: tuple[str, ...], detections: list[tuple]) -> tuple[float, float]:
+    """(mAP@0.5, mAP@[.5:.95]) on the held-out scenes; detections per scene as (boxes, scores, class names)."""
+    from labeler.ml.evaluate import coco_map
+
+    index = {c: k for k, c in enumerate(classes, 1)}
+    truth = [(W, H, np.array([b[1:] for b in s["boxes"]], float).reshape(-1, 4),
+              np.array([index[b[0]] for b in s["boxes"]], int)) for s in held]
+    dets = []
+    for boxes, scores, names in detections:
+        keep = [k for k, n in enumerate(names) if n in index]  # a class the scenes do not have scores nothing
+        dets.append((np.asarray(boxes, float).reshape(-1, 4)[keep], np.asarray(scores, float)[keep],
+                     np.array([index[names[k]] for k in keep], int)))
+    return coco_map(truth, dets, len(classes))
+
+
+def score_labeler_checkpoint(path: Path, held: list[dict], classes: tuple[str, ...]) -> tuple[float, float]:
+    from labeler.ml.evaluate import predict_for_eval
+    from labeler.ml.predict import ModelChoice, image_to_tensor, load_model
+
+    loaded = load_model(ModelChoice.checkpoint(path), device="cpu")
+    images = [image_to_tensor(Image.open(s["path"]).convert("RGB")) for s in held]
+    preds = predict_for_eval(loaded.model, images, loaded.device)
+    return score(held, classes, [(b.numpy(), s.numpy(), [loaded.label_names[int(x)] for x in lab])
+                                 for b, s, lab in preds])
+
+
+def run_labeler(project_dir: Path, held: list[dict], classes, minutes: float, seed: int, keep: Path) -> list[tuple]:
+    """Train with labeler's defaults; [(minute, mAP@0.5, mAP)] for each whole minute (and the end)."""
+    from labeler.ml.checkpoint import meta_path
+    from labeler.ml.train import EpochEvent, TrainDone, TrainSettings, train
+
+    keep.mkdir(parents=True, exist_ok=True)
+    epochs = []  # (elapsed_s, copy of the best checkpoint so far)
+    best = None
+    with Project.open(project_dir) as project:
+        for event in train(project, TrainSettings(minutes=minutes, seed=seed)):
+            if isinstance(event, EpochEvent):
+                if event.is_best or best is None:
+                    best = keep / f"epoch-{event.epoch}.pth"
+                    src = project.root / event.checkpoint
+                    shutil.copy2(src, best)
+                    if meta_path(src).exists():  # the checkpoint's classes and architecture
+                        shutil.copy2(meta_path(src), meta_path(best))
+                epochs.append((event.elapsed_s, best))
+                print(f"  seed {seed}: epoch {event.epoch} at {event.elapsed_s / 60:.2f} min, "
+                      f"val mAP@0.5 {event.map50:.3f}{' (best)' if event.is_best else ''}", flush=True)
+            elif isinstance(event, TrainDone):
+                print(f"  seed {seed}: {event.message}", flush=True)
+    return _curve(epochs, minutes, lambda p: score_labeler_checkpoint(p, held, classes))
+
+
+def _marks(minutes: float) -> list[float]:
+    return [float(m) for m in range(1, int(minutes) + 1)] or [minutes]
+
+
+def _curve(checkpoints: list[tuple[float, Path]], minutes: float, scorer) -> list[tuple]:
+    """Score, at each minute mark, the checkpoint kept by then; 0 before the first one."""
+    cache, out = {}, []
+    marks = _marks(minutes)
+    for m in marks:
+        done = [p for t, p in checkpoints if t <= m * 60 + 1e-6]
+        if m == marks[-1] and checkpoints:  # the run's result: its last epoch ends a little after the budget
+            done = [p for _t, p in checkpoints]
+        if not done:
+            out.append((m, 0.0, 0.0))
+            continue
+        if done[-1] not in cache:
+            cache[done[-1]] = scorer(done[-1])
+        out.append((m, *cache[done[-1]]))
+    return out
+
+
+YOLO_TRAIN = r"""
+import json, shutil, sys, time
+from pathlib import Path
+from ultralytics import YOLO
+data, out, minutes, seed = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+start = time.monotonic()
+log = []
+def keep(trainer):
+    src = Path(trainer.best if Path(trainer.best).exists() else trainer.last)
+    if src.exists():
+        dst = out / f"epoch-{trainer.epoch}.pt"
+        shutil.copy2(src, dst)
+        log.append([time.monotonic() - start, str(dst)])
+        (out / "log.json").write_text(json.dumps(log))
+model = YOLO("yolov8n.yaml")
+model.add_callback("on_fit_epoch_end", keep)
+model.train(data=data, imgsz=320, batch=16, epochs=10000, time=minutes / 60, seed=seed, pretrained=False,
+            device="cpu", project=str(out), name="run", exist_ok=True, plots=False, verbose=False)
+"""
+
+YOLO_PREDICT = r"""
+import json, sys
+from ultralytics import YOLO
+weights, images, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+model = YOLO(weights)
+rows = []
+for path in images:
+    r = model.predict(path, imgsz=320, conf=0.001, iou=0.7, max_det=300, verbose=False, device="cpu")[0]
+    names = [r.names[int(c)] for c in r.boxes.cls.tolist()]
+    rows.append([r.boxes.xyxy.tolist(), r.boxes.conf.tolist(), names])
+open(out, "w").write(json.dumps(rows))
+"""
+
+
+def run_yolo(python: str, project_dir: Path, held: list[dict], classes, minutes: float, seed: int, keep: Path) -> list[tuple]:
+    from labeler.core.formats.yolo import export_yolo
+
+    keep.mkdir(parents=True, exist_ok=True)
+    data = keep / "data"
+    with Project.open(project_dir) as project:
+        report = export_yolo(project, data, copy_images=True)
+    if (report.train, report.val) != (N_TRAIN, N_VAL):
+        raise RuntimeError(f"the YOLO export split {report.train}/{report.val}, not {N_TRAIN}/{N_VAL}")
+    subprocess.run([python, "-c", YOLO_TRAIN, str(data / "data.yaml"), str(keep), str(minutes), str(seed)], check=True)
+    log = json.loads((keep / "log.json").read_text()) if (keep / "log.json").exists() else []
+    images = json.dumps([s["path"] for s in held])
+
+    def scorer(weights: Path):
+        out = weights.with_suffix(".predictions.json")
+        subprocess.run([python, "-c", YOLO_PREDICT, str(weights), images, str(out)], check=True)
+        return score(held, classes, json.loads(out.read_text()))
+
+    return _curve([(t, Path(p)) for t, p in log], minutes, scorer)
+
+
+def summarise(curves: list[list[tuple]]) -> list[dict]:
+    rows = []
+    for k, (m, *_r) in enumerate(curves[0]):
+        a50 = [c[k][1] for c in curves]
+        a = [c[k][2] for c in curves]
+        rows.append({"minute": m, "mean50": statistics.mean(a50), "worst50": min(a50), "spread50": max(a50) - min(a50),
+                     "mean": statistics.mean(a), "worst": min(a), "spread": max(a) - min(a)})
+    return rows
+
+
+def print_table(domain: str, ours: list[dict], yolo: list[dict] | None) -> None:
+    print(f"\n== {domain}: held-out mAP@0.5 / mAP@[.5:.95] ({N_HELD_OUT} scenes); mean, worst, spread over seeds")
+    head = f"{'min':>5} | {'labeler mean':>13} {'worst':>11} {'spread':>11}"
+    if yolo:
+        head += f" | {'YOLOv8n mean':>13} {'worst':>11} {'spread':>11} | {'ratio':>11}"
+    print(head)
+    for k, r in enumerate(ours):
+        line = (f"{r['minute']:5.1f} | {r['mean50']:.3f}/{r['mean']:.3f}   {r['worst50']:.3f}/{r['worst']:.3f} "
+                f"{r['spread50']:.3f}/{r['spread']:.3f}")
+        if yolo:
+            y = yolo[k]
+            ratio = "/".join(f"{a / b:.2f}" if b > 0 else "  - " for a, b in
+                             ((r["mean50"], y["mean50"]), (r["mean"], y["mean"])))
+            line += (f" | {y['mean50']:.3f}/{y['mean']:.3f}   {y['worst50']:.3f}/{y['worst']:.3f} "
+                     f"{y['spread50']:.3f}/{y['spread']:.3f} | {ratio:>11}")
+        print(line)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--domains", nargs="+", choices=sorted(DOMAINS), default=["shapes", "hard"])
+    ap.add_argument("--yolo-python", help="interpreter of a separate venv with ultralytics installed")
+    ap.add_argument("--workdir", help="keep scenes and checkpoints here (default: a temporary folder, removed)")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    args = ap.parse_args(argv)
+    if args.minutes <= 0 or args.seeds < 1:
+        ap.error("--minutes must be above 0 and --seeds at least 1")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="time_to_accuracy-"))
+    try:
+        results = {}
+        for domain in args.domains:
+            classes = DOMAINS[domain][0]
+            ours, yolo = [], []
+            for seed in range(args.seeds):
+                # a fresh project per seed: each run starts from the same labels and no earlier run
+                folder = work / domain / f"seed-{seed}"
+                if folder.exists():
+                    shutil.rmtree(folder)
+                project_dir, held = write_domain(folder, domain)
+                n_boxes = sum(len(s["boxes"]) for s in held)
+                print(f"{domain}, seed {seed}: project {project_dir} ({N_TRAIN} train / {N_VAL} val), "
+                      f"{N_HELD_OUT} held-out scenes with {n_boxes} boxes", flush=True)
+                ours.append(run_labeler(project_dir, held, classes, args.minutes, seed, folder / "labeler-checkpoints"))
+                if args.yolo_python:
+                    yolo.append(run_yolo(args.yolo_python, project_dir, held, classes, args.minutes, seed,
+                                         folder / "yolo"))
+            results[domain] = (summarise(ours), summarise(yolo) if yolo else None)
+            for seed, curve in enumerate(ours):
+                print(f"{domain} labeler seed {seed}: " + ", ".join(f"{m:g} min {a:.3f}/{b:.3f}" for m, a, b in curve))
+            for seed, curve in enumerate(yolo):
+                print(f"{domain} YOLOv8n seed {seed}: " + ", ".join(f"{m:g} min {a:.3f}/{b:.3f}" for m, a, b in curve))
+        for domain, (ours, yolo) in results.items():
+            print_table(domain, ours, yolo)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

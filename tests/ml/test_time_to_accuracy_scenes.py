@@ -1,0 +1,57 @@
+"""The time-to-accuracy benchmark's scenes: labeler's own split keeps exactly the intended
+validation scenes, held-out scenes stay outside the project, and fitted anchors cover their boxes."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from labeler.core.split import validation_paths
+from labeler.core.store import Project
+from labeler.ml.anchors import centred_iou, fit_anchors, project_boxes
+
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "time_to_accuracy.py"
+
+
+def _bench(monkeypatch):
+    spec = importlib.util.spec_from_file_location("time_to_accuracy", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "N_TRAIN", 8)
+    monkeypatch.setattr(module, "N_VAL", 3)
+    monkeypatch.setattr(module, "N_HELD_OUT", 2)
+    return module
+
+
+def test_hard_domain_project_split_and_anchors(tmp_path, monkeypatch):
+    bench = _bench(monkeypatch)
+    project_dir, held = bench.write_domain(tmp_path, "hard")
+    assert len(held) == 2 and all(Path(s["path"]).is_file() for s in held)
+    with Project.open(project_dir) as project:
+        images = project.images()
+        assert len(images) == 11 and all(im.reviewed for im in images)
+        val = validation_paths([im.path for im in images])
+        assert len(val) == 3  # exactly the scenes meant for validation
+        boxes = project_boxes(project)
+    assert len(boxes) >= 11 * 3  # many objects per scene
+    wh = np.array([(x2 - x1, y2 - y1) for x1, y1, x2, y2 in boxes])
+    assert np.median(wh.max(axis=1)) < 32  # small objects
+    fitted = fit_anchors(boxes, k=5)
+    assert fitted.sizes[-1] < 40
+    assert centred_iou(wh, np.array(fitted.centres)).max(axis=1).mean() > 0.6
+
+
+def test_shapes_domain_scene_has_one_to_four_of_its_classes(monkeypatch):
+    import random
+
+    bench = _bench(monkeypatch)
+    rng = random.Random(0)
+    seen = set()
+    for _ in range(12):
+        img, boxes = bench.scene("shapes", rng)
+        assert img.size == (320, 240)
+        assert len(boxes) <= 4
+        seen |= {b[0] for b in boxes}
+        for _kind, x1, y1, x2, y2 in boxes:
+            assert 0 <= x1 < x2 <= 320 and 0 <= y1 < y2 <= 240
+    assert seen == {"circle", "square", "triangle"}
