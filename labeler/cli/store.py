@@ -7,8 +7,7 @@ import argparse
 from pathlib import Path
 
 from labeler.core import backup
-from labeler.core.lock import lock_project
-from labeler.core.store import DATA_DIR, DB_NAME, LOCK_NAME, Project, StoreError
+from labeler.core.store import DATA_DIR, DB_NAME, Project, StoreError
 from labeler.core.words import counted
 
 
@@ -38,8 +37,7 @@ def _restore(args: argparse.Namespace) -> int:
             state = "ok" if problem is None else f"DAMAGED ({problem})"
             print(f"{b.name}  {b.age_text():>16}  {b.path.stat().st_size:>10} bytes  {state}")
         return 0
-    with lock_project(ddir / LOCK_NAME):
-        chosen, aside = backup.restore(ddir, args.from_name)
+    chosen, aside = backup.restore_project(root, args.from_name)
     print(f"Restored {chosen.name} (made {chosen.age_text()}) as {ddir / DB_NAME}; edits made after it are lost.")
     if aside is not None:
         print(f"The previous store is kept as {aside}")

@@ -284,3 +284,15 @@ def restore(data_dir: Path, name: str | None = None, now: float | None = None) -
         raise StoreError(f"Could not restore {chosen.name}: {text}") from None
     log.info("Restored %s; the previous store is kept as %s", chosen.name, moved)
     return chosen, moved
+
+
+def restore_project(folder: str | os.PathLike, name: str | None = None) -> tuple[BackupInfo, Path | None]:
+    """`restore` for a project folder, holding its write lock (ProjectLockedError if it is open)."""
+    from .lock import lock_project
+    from .store import DATA_DIR, LOCK_NAME
+
+    ddir = Path(folder).expanduser().resolve() / DATA_DIR
+    if not ddir.is_dir():
+        raise StoreError(f"{ddir.parent} is not a labeler project (no {DATA_DIR} folder)")
+    with lock_project(ddir / LOCK_NAME):
+        return restore(ddir, name)
