@@ -43,3 +43,30 @@ def test_cancel_keeps_the_damaged_store(qtbot, tmp_path, monkeypatch):
     assert failures and "damaged" in failures[0][1]
     assert not list((folder / ".labeler").glob(DB_NAME + ".damaged-*"))
     assert list_backups(folder / ".labeler")
+
+
+def test_the_question_names_the_backup_age_and_returns_the_choice(qtbot, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from labeler.core.backup import DamagedStoreError
+    from labeler.gui.dialogs.restore import ask_restore
+
+    folder = _damaged_project(tmp_path)
+    try:
+        Project.open(folder)
+    except DamagedStoreError as exc:
+        err = exc
+    seen = []
+
+    def click(label_start):
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        button = next(b for b in box.buttons() if b.text().startswith(label_start))
+        seen.append(button.text())
+        button.click()
+
+    QTimer.singleShot(0, lambda: click("Restore the backup from"))
+    assert ask_restore(None, err) is True
+    assert seen == ["Restore the backup from just now"]
+    QTimer.singleShot(0, lambda: click("Cancel"))
+    assert ask_restore(None, err) is False
