@@ -21,6 +21,7 @@ from labeler.core import commands
 from labeler.core.store import MIN_BOX_SIZE, PREDICTED, Box, Project, StoreError
 from labeler.core.words import counted
 from labeler.gui.canvas import geometry as geo
+from labeler.gui.dialogs import class_picker
 from labeler.gui.undo import UndoReporter, push
 
 #: the class made when the first box is drawn in a project without classes
@@ -262,3 +263,26 @@ def make_class_actions(canvas) -> list["QAction"]:
         canvas.addAction(a)
         out.append(a)
     return out
+
+
+def pick_category_for(canvas) -> None:
+    """E on the canvas: choose the class of its selection in a picker with type-to-filter."""
+    ids = canvas.selected_box_ids()
+    if not ids:
+        canvas.message.emit("Select boxes first, then press E to choose their class.")
+        return
+    cats = canvas.project.categories()
+    if not cats:
+        canvas.message.emit("The project has no classes yet: add one in the Classes panel.")
+        return
+    items = canvas.box_items()
+    current = {items[i].box.category_id for i in ids if i in items}
+    chosen = class_picker.pick_category(canvas, cats, current.pop() if len(current) == 1 else None)
+    canvas.take_focus()  # keys go on working on the canvas at once
+    image_id = canvas.current_image_id()
+    if chosen is None or image_id is None:
+        return
+    if isinstance(chosen, str):  # "Create class NAME"
+        canvas.editor.create_category_for(image_id, ids, chosen)
+    else:
+        canvas.editor.set_category(image_id, ids, chosen)

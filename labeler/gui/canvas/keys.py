@@ -1,4 +1,4 @@
-"""The canvas's keyboard: a mixin of Canvas, as the mouse is (canvas.mouse).
+"""The canvas's keyboard: a mixin of Canvas (the mouse is an object: canvas.mouse.MouseGestures).
 
 Keyboard conflicts with the main window, resolved here:
 - Arrow keys nudge the selection by one image pixel (Shift: 10) while boxes are selected and the
@@ -27,7 +27,7 @@ class KeyboardMixin:
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
             mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
-            if event.key() in _ARROWS and not mods and self._selected_items():
+            if event.key() in _ARROWS and not mods and self.selected_items():
                 event.accept()  # nudge instead of the window's Left/Right navigation
                 return True
             if event.key() == Qt.Key.Key_Space and not mods:
@@ -59,13 +59,12 @@ class KeyboardMixin:
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, mods = event.key(), event.modifiers()
         plain = not (mods & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier))
-        if key in _ARROWS and plain and self._selected_items():
+        if key in _ARROWS and plain and self.selected_items():
             step = 10.0 if mods & Qt.KeyboardModifier.ShiftModifier else 1.0
             dx, dy = _ARROWS[key]
             self.nudge_selected(dx * step, dy * step)
         elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space, self._space_panned = True, False
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            self.gestures.space_down()
         elif key == Qt.Key.Key_Space:
             pass
         else:
@@ -75,17 +74,15 @@ class KeyboardMixin:
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            was_held, self._space = self._space, False
-            if was_held and not self._space_panned and self._gesture is None:
+            if self.gestures.space_up():
                 self.edit_actions["review_next"].trigger()
-            self._update_hover_cursor(QPointF(self.viewport().mapFromGlobal(self.cursor().pos())))
+            self.gestures.update_hover_cursor(QPointF(self.viewport().mapFromGlobal(self.cursor().pos())))
             event.accept()
             return
         super().keyReleaseEvent(event)
 
     def focusOutEvent(self, event) -> None:
-        self._space = False
-        self._space_panned = False  # Space+drag panned: its release is not accept-and-next
+        self.gestures.space_reset()  # a Space held when focus left neither pans nor accepts
         super().focusOutEvent(event)
 
     def take_focus(self) -> None:
