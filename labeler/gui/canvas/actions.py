@@ -221,7 +221,7 @@ def make_edit_actions(canvas) -> dict[str, "QAction"]:
          "Accept the selected predictions"),
         ("accept_image", "Accept &image", ["Ctrl+Return", "Ctrl+Enter"], canvas.accept_image,
          "Accept the predictions shown, delete the hidden ones, mark the image reviewed"),
-        ("review_next", "Accept image and go to the &next to review", ["Space"], canvas.review_and_next,
+        ("review_next", "Accept image and go to the &next to review", ["Space"], canvas.keys.review_and_next,
          "Ctrl+Enter, then Shift+D, in one key (hold Space and drag to pan)"),
         ("pick_class", "Set &class…", ["E"], canvas.pick_category_for_selection,
          "Choose the class of the selected boxes (type to filter)"),
@@ -259,7 +259,7 @@ def make_class_actions(canvas) -> list["QAction"]:
         a = QAction(f"Class {n}", canvas)
         a.setObjectName(f"action_class_{n}")
         a.setShortcut(QKeySequence(str(n)))
-        a.triggered.connect(lambda _checked=False, n=n: canvas.class_key(n))
+        a.triggered.connect(lambda _checked=False, n=n: canvas.keys.class_key(n))
         canvas.addAction(a)
         out.append(a)
     return out

@@ -9,7 +9,7 @@ canvas.geometry; this module only converts between screen and image pixels.
 
 Left-drag on a box moves the selection, on a handle of a selected box resizes it, on empty image
 draws a rubber band (Ctrl adds to the selection); Ctrl+click toggles a box. In draw mode (W) a
-drag draws a box of the default class. Middle-drag or Space+drag pans (the wheel zooms: Canvas).
+drag draws a box of the default class. Middle-drag or Space+drag pans; the wheel zooms around the cursor.
 A drawn box that core.geometry.clip_box refuses (under 1 image pixel: a click) makes no box, and
 no box can be resized below MIN_DRAW_PX screen pixels (or store.MIN_BOX_SIZE image pixels), so
 slivers do not happen by accident.
@@ -54,6 +54,8 @@ class CanvasSurface(Protocol):
     def default_category(self) -> int | None: ...
     def category_color(self, category_id: int | None) -> str | None: ...
     def draw_mode(self) -> bool: ...
+    def zoom(self) -> float: ...
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None: ...
     def gesture_ended(self, edited_items: bool) -> None: ...
 
 
@@ -226,6 +228,13 @@ class MouseGestures:
         self.canvas.gesture_ended(edited_items=g.kind in ("move", "resize"))  # the store decides
         event.accept()
         return True
+
+    def wheel(self, event) -> None:
+        """The wheel zooms around the cursor."""
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.canvas.set_zoom(self.canvas.zoom() * (1.25 ** steps), event.position())
+        event.accept()
 
     def leave(self) -> None:
         self.canvas.cursor_moved.emit(-1.0, -1.0)

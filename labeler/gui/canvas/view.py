@@ -5,8 +5,8 @@ same numbers the store holds, whatever size the image was decoded at. The store 
 every gesture becomes one core command on the undo stack when it ends (mouse release), and the
 canvas re-syncs its items whenever `boxes_changed` names the current image or the classes change.
 
-Mouse: see canvas.mouse (MouseGestures, owned as `self.gestures`, talks to the canvas only through
-the public methods listed in mouse.CanvasSurface). Keys: see canvas.keys (KeyboardMixin).
+Mouse and keys: objects owned by the canvas, canvas.mouse.MouseGestures (`self.gestures`, its
+interface to the canvas is mouse.CanvasSurface) and canvas.keys.CanvasKeys (`self.keys`).
 
 HiDPI: zoom 1.0 (100 %) means one image pixel per physical screen pixel, so the view scale is
 zoom / devicePixelRatio; the image is painted at device resolution by the raster engine.
@@ -19,11 +19,10 @@ from PySide6.QtGui import QAction, QColor, QPainter, QTransform, QUndoStack
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView
 
 from labeler.core.store import ImageRecord, Project, StoreError
-from labeler.gui.canvas import geometry as geo
 from labeler.gui.canvas.items import BoxItem, BoxLayer, ImageItem
 
 from labeler.gui.canvas.actions import BoxEditor, Clipboard, make_class_actions, make_edit_actions, pick_category_for
-from labeler.gui.canvas.keys import KeyboardMixin
+from labeler.gui.canvas.keys import CanvasKeys
 from labeler.gui.canvas.mouse import MouseGestures, paint_overlay
 from labeler.gui.canvas.focus import FocusReturn
 from labeler.gui.canvas.loader import ImageLoader
@@ -36,7 +35,7 @@ MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 FIT_MARGIN_PX = 24
 
 
-class Canvas(KeyboardMixin, QGraphicsView):
+class Canvas(QGraphicsView):
     #: image-pixel coordinates under the cursor; (-1, -1) outside the image
     cursor_moved = Signal(float, float)
     #: view zoom, 1.0 == 100 % (one image pixel per physical screen pixel)
@@ -54,6 +53,7 @@ class Canvas(KeyboardMixin, QGraphicsView):
     def __init__(self, project: Project, signals: ProjectSignals, undo_stack: QUndoStack,
                  reporter: UndoReporter, parent=None):
         super().__init__(parent)
+        self.keys = CanvasKeys(self)  # first: events (child events too) come during construction
         self.project, self.signals, self.undo_stack, self.reporter = project, signals, undo_stack, reporter
         self.editor = BoxEditor(project, undo_stack, reporter, self.message.emit)
         self.clipboard = Clipboard()
@@ -160,12 +160,10 @@ class Canvas(KeyboardMixin, QGraphicsView):
         self._loader.prefetch([(i, str(self.project.image_path(by_id[i]))) for i in image_ids
                                if i in by_id and not by_id[i].error and not by_id[i].missing])
 
-    def stop(self) -> None:
-        """Stop decoding (before the project closes)."""
+    def stop(self) -> None:  # stop decoding (before the project closes)
         self._loader.stop()
 
-    def forget_decoded(self) -> None:
-        """After a rescan: decode files again when next shown, as they may have changed on disk."""
+    def forget_decoded(self) -> None:  # after a rescan: files may have changed on disk
         self._loader.invalidate()
 
     def _on_loader_loaded(self, image_id: int, image) -> None:
@@ -286,8 +284,7 @@ class Canvas(KeyboardMixin, QGraphicsView):
         rec = self._record
         return (rec.width, rec.height) if rec is not None and not self._error else (0, 0)
 
-    def screen_px(self) -> float:
-        """Image pixels per screen pixel at the current zoom."""
+    def screen_px(self) -> float:  # image pixels per screen pixel at the current zoom
         return 1.0 / max(self.transform().m11(), 1e-9)
 
     def scroll_by(self, dx: int, dy: int) -> None:
@@ -304,12 +301,14 @@ class Canvas(KeyboardMixin, QGraphicsView):
     def default_category(self) -> int | None:
         return self._default_category
 
+    def category_ids(self) -> list[int]:
+        return list(self._category_order)
+
     def category_color(self, category_id: int | None) -> str | None:
         cat = self._categories.get(category_id)
         return cat.color if cat else None
 
-    def gesture_ended(self, edited_items: bool) -> None:
-        """After a drag: the items show the store again if it changed meanwhile or they were dragged."""
+    def gesture_ended(self, edited_items: bool) -> None:  # the store again, if it changed or was dragged
         if self._sync_pending or edited_items:
             self._sync_boxes()
 
@@ -328,6 +327,27 @@ class Canvas(KeyboardMixin, QGraphicsView):
     def leaveEvent(self, event) -> None:
         self.gestures.leave()
         super().leaveEvent(event)
+
+    def event(self, event) -> bool:  # keys: forwarded to canvas.keys (CanvasKeys)
+        return self.keys.event(event) or super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        if not self.keys.press(event):
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if not self.keys.release(event):
+            super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        self.keys.focus_out()
+        super().focusOutEvent(event)
+
+    def take_focus(self) -> None:
+        """Focus the canvas, activating its window (a closed dialog may leave none active)."""
+        if self.isVisible():
+            self.window().activateWindow()
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ------------------------------------------------------------------ settings from the window
     def set_default_category(self, category_id: int | None) -> None:
@@ -405,10 +425,7 @@ class Canvas(KeyboardMixin, QGraphicsView):
             self.fit_to_window()
 
     def wheelEvent(self, event) -> None:
-        steps = event.angleDelta().y() / 120.0
-        if steps:
-            self.set_zoom(self.zoom() * (1.25 ** steps), event.position())
-        event.accept()
+        self.gestures.wheel(event)
 
     # ------------------------------------------------------------------ painting on top
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
@@ -426,7 +443,7 @@ class Canvas(KeyboardMixin, QGraphicsView):
         else:
             self._scene.clearSelection()
 
-    def _editable(self) -> bool:
+    def editable(self) -> bool:
         if self._image_id is None or self._record is None:
             self.message.emit("No image is shown.")
             return False
@@ -436,24 +453,11 @@ class Canvas(KeyboardMixin, QGraphicsView):
         return True
 
     def delete_selected(self) -> None:
-        if self._editable():
+        if self.editable():
             self.editor.delete(self._image_id, self.selected_box_ids())
 
-    def nudge_selected(self, dx: float, dy: float) -> None:
-        """Move the selection by (dx, dy) image pixels as a group, stopping at the image edges;
-        consecutive nudges of one selection merge into one undo step."""
-        items = self.selected_items()
-        if not items or not self._editable():
-            return
-        w, h = self.image_size()
-        delta = geo.group_delta([i.image_rect() for i in items], dx, dy, w, h)
-        if delta == (0.0, 0.0):
-            self.message.emit("The selection is at the edge of the image.")
-            return
-        self.editor.move(self._image_id, [i.box_id for i in items], *delta, nudge=True)
-
     def set_selected_category(self, category_id: int) -> None:
-        if self._editable():
+        if self.editable():
             self.editor.set_category(self._image_id, self.selected_box_ids(), category_id)
 
     def pick_category_for_selection(self) -> None:
@@ -462,13 +466,13 @@ class Canvas(KeyboardMixin, QGraphicsView):
 
     def accept_selected(self) -> None:
         """Enter: the selected predictions become accepted boxes."""
-        if self._editable():
+        if self.editable():
             self.editor.accept(self._image_id, self.selected_box_ids())
 
     def accept_image(self) -> bool:
         """Ctrl+Enter: accept the predictions shown (score >= threshold), delete the hidden ones and
         mark the image reviewed, in one undo step. True if it did."""
-        if self._editable() and not self._error:
+        if self.editable() and not self._error:
             return self.editor.review(self._image_id, self._threshold)
         if self._error:
             self.message.emit("This image cannot be read, so it cannot be reviewed.")
@@ -481,14 +485,14 @@ class Canvas(KeyboardMixin, QGraphicsView):
     def paste(self) -> None:
         """Paste the copied boxes as person's boxes, at the same place (offset a little when
         pasting onto the image they came from); they come selected, to move them on."""
-        if self._editable():
+        if self.editable():
             ids = self.editor.paste(self.clipboard, self._image_id, *self.image_size(), self._default_category)
             if ids:
                 self.select_boxes(ids)
 
     def copy_from_image(self, source_image_id: int) -> None:
         """Add copies of another image's boxes (all but hidden predictions) to this image."""
-        if self._editable():
+        if self.editable():
             ids = self.editor.copy_from_image(source_image_id, self._image_id, *self.image_size(),
                                               self._default_category, self._threshold)
             if ids:

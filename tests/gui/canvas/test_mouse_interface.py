@@ -1,11 +1,12 @@
-"""The mouse gestures reach the canvas only through mouse.CanvasSurface (public members of Canvas)."""
+"""The mouse gestures reach the canvas only through mouse.CanvasSurface (public members of Canvas);
+the keys (canvas.keys) use only public members too. Both are owned objects, not mixins."""
 
 from __future__ import annotations
 
 import ast
 import inspect
 
-from labeler.gui.canvas import mouse
+from labeler.gui.canvas import keys, mouse
 from labeler.gui.canvas.view import Canvas
 from .helpers import canvas, folder, project  # noqa: F401  (fixtures)
 
@@ -18,10 +19,10 @@ def _surface_members() -> set[str]:
     return names
 
 
-def _canvas_uses() -> set[str]:
-    """Attributes the gestures read on the canvas: `self.canvas.X` and `c.X` (c = self.canvas)."""
+def _canvas_uses(module=mouse) -> set[str]:
+    """Attributes a module reads on the canvas: `self.canvas.X` and `c.X` (c = self.canvas)."""
     used = set()
-    for node in ast.walk(ast.parse(inspect.getsource(mouse))):
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
         if not isinstance(node, ast.Attribute):
             continue
         v = node.value
@@ -44,3 +45,10 @@ def test_canvas_implements_the_interface(canvas):
     assert not missing
     assert isinstance(canvas.gestures, mouse.MouseGestures)
     assert not issubclass(Canvas, mouse.MouseGestures)  # an owned object, not a mixin
+
+
+def test_keys_use_only_public_members_of_the_canvas(canvas):
+    used = _canvas_uses(keys)
+    assert used and not {u for u in used if u.startswith("_")}
+    assert all(hasattr(canvas, name) for name in used)
+    assert isinstance(canvas.keys, keys.CanvasKeys) and not issubclass(Canvas, keys.CanvasKeys)
