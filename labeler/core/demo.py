@@ -231,6 +231,6 @@ def demo_step(project: Project) -> DemoStep | None:
                         "models know none of these shapes.")
     if unlabeled:
         return DemoStep("pre-label", f"Demo: a fine-tuned model is ready. Pre-label the {counted(unlabeled, 'scene')} "
-                        "not yet reviewed with it (Pre-label panel, Run), then correct them (Space accepts "
+                        "not yet reviewed with it (the Pre-label panel's Pre-label button), then correct them (Space accepts "
                         "and goes on) and fine-tune again.")
     return None

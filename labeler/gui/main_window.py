@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QDialog, QDockWidget, QFileDialog, QLabel, QMainW
                                QVBoxLayout, QWidget)
 
 from labeler.core.store import Project, StoreError
+from labeler.core.words import counted
 from labeler.gui import settings, window_actions
 from labeler.gui.background import BackgroundTask
 from labeler.gui.docks.boxes import BoxList
@@ -47,7 +48,7 @@ GESTURES = [
     ("Pan", "Middle-drag, Space+drag"),
     ("Select the next / previous box (reaches boxes under others)", "Tab, Shift+Tab"),
     ("Nudge the selected boxes (10 px with Shift)", "Arrow keys"),
-    ("Select boxes", "Click, drag a rubber band"),
+    ("Select boxes", "Click, drag a rubber band, Ctrl+click"),
     ("Set the selection's class to the n-th class (nothing selected: 1 = zoom 100 %)", "1 – 9"),
 ]
 
@@ -325,7 +326,8 @@ class MainWindow(QMainWindow):
                                   split=split)
 
         def done(report):
-            self.statusBar().showMessage(f"Exported {report.images:,} images and {report.boxes:,} boxes to {path}", 10000)
+            self.statusBar().showMessage(
+                f"Exported {counted(report.images, 'image')} and {counted(report.boxes, 'box')} to {path}", 10000)
             show_information(self, "Export", report.summary(how='"Include unreviewed images"'))
 
         return self.run_task("export", BackgroundTask("Exporting", work, parent=self), done)

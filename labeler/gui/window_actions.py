@@ -119,8 +119,10 @@ def make_window_actions(window) -> dict[str, QAction]:
         add(spec.key, _make(window, spec))
         if spec.key == "quit":  # the undo stack's own actions come next, as in the Edit menu
             undo = window.undo_stack.createUndoAction(window, "&Undo")
+            undo.setProperty("shortcut_name", "Undo")  # its text names the last edit
             undo.setShortcuts([QKeySequence("Ctrl+Z")])
             redo = window.undo_stack.createRedoAction(window, "&Redo")
+            redo.setProperty("shortcut_name", "Redo")
             redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
             for key, a in (("undo", undo), ("redo", redo)):
                 if (ic := icon(key)) is not None:

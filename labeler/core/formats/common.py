@@ -141,8 +141,8 @@ class ExportReport:
         lines = [f"Wrote {counted(self.images, 'image')}{split}, {counted(self.boxes, 'box')} and "
                  f"{counted(self.classes, 'class')} to {where}"]
         if self.left_out_images:
-            lines.append(f"Left out {counted(self.left_out_images, 'unreviewed image')} and their "
-                         f"{counted(self.left_out_boxes, 'box')}; include them with {how}")
+            boxes = f" and their {counted(self.left_out_boxes, 'box')}" if self.left_out_boxes else ""
+            lines.append(f"Left out {counted(self.left_out_images, 'unreviewed image')}{boxes}; include them with {how}")
         if self.dropped:
             lines.append(f"Left out {counted(self.dropped, 'box')} under 1 pixel inside their image")
         lines.extend(self.notes)

@@ -11,7 +11,7 @@ def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
     rows, seen = [], set()
     for a in actions:
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts() if not k.isEmpty()]
-        name = a.text().replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip(".…")
+        name = (a.property("shortcut_name") or a.text()).replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip(".…")
         if not keys or not name or (name, tuple(keys)) in seen:
             continue
         seen.add((name, tuple(keys)))

@@ -113,10 +113,10 @@ class ImageListModel(QAbstractListModel):
             return self._val_font
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{rec.path}\n{rec.status.capitalize()}, {counted(rec.box_count, 'box')}"
-            if self._validates(rec):
-                tip += "\nValidation image (italic): fine-tuning measures mAP on it and never trains on it."
             if rec.width:
                 tip += f", {rec.width} x {rec.height} px"
+            if self._validates(rec):
+                tip += "\nValidation image (italic): fine-tuning measures mAP on it and never trains on it."
             if rec.error:
                 tip += f"\n{rec.error}"
             if rec.missing:
