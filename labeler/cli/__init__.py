@@ -13,7 +13,7 @@ import sys
 from labeler import __version__
 
 #: Modules under labeler.cli that register subcommands, in --help order.
-SUBCOMMAND_MODULES = ["io", "prelabel", "train", "stats", "demo"]
+SUBCOMMAND_MODULES = ["io", "prelabel", "train", "stats", "store", "demo"]
 
 
 def _build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
@@ -39,7 +39,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labeler",
         description="Open the labeler app. Subcommands (run `labeler COMMAND --help`): "
-        "import, export, info, prelabel, train, stats, queue, demo.",
+        "import, export, info, prelabel, train, stats, queue, backup, restore, demo.",
     )
     parser.add_argument("folder", nargs="?", help="image folder to open as a project (default: the last one)")
     parser.add_argument("--demo", action="store_true", help="open the built-in demo project (created on first use)")

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from . import history
+from . import backup, history
 from .lock import lock_project
 
 # The value types, states and errors live in records.py, the tables in schema.py, the folder walk in
@@ -62,6 +62,7 @@ class Project:
         self._listeners: list[Callable[[str, tuple], None]] = []
         self._batch_depth = 0
         self._pending: list[tuple[str, tuple]] = []
+        self.backups: backup.AutoBackup | None = None  # set by open() for a writable project
         self._images = Images(self)
         self._categories = Categories(self)
         self._boxes = Boxes(self)
@@ -87,6 +88,7 @@ class Project:
             except OSError as exc:
                 raise StoreError(f"Cannot create {ddir}: {exc.strerror or exc}") from None
             lock = lock_project(ddir / LOCK_NAME)
+        conn = None
         try:
             uri = db_path.as_uri() + ("?mode=ro" if readonly else "")
             conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=10)
@@ -94,15 +96,25 @@ class Project:
             if not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
+            backup.check_store(conn, db_path)  # PRAGMA quick_check; raises DamagedStoreError
             project = cls(root, conn, lock, readonly)
             if not readonly:
                 project._migrate()
             else:
                 project._check_version()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            if conn is not None:
+                conn.close()
             if lock:
                 lock.close()
+            if isinstance(exc, StoreError):
+                raise
+            if backup.is_damage(exc):
+                raise backup.damaged_error(db_path, str(exc)) from None
             raise StoreError(f"{db_path} is not a readable labeler store: {exc}") from None
+        if not readonly:
+            project.backups = backup.AutoBackup(conn, ddir)
+            project.backups.now()  # logged, never raised, when it fails
         return project
 
     @property
@@ -194,6 +206,8 @@ class Project:
                             p._conn.execute("ROLLBACK")
                             p._pending.clear()
                             raise _storage_error(err) from None
+                        if p.backups is not None:
+                            p.backups.after_commit()
                     else:
                         p._conn.execute("ROLLBACK")
                         p._pending.clear()

@@ -15,12 +15,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
+from labeler.core.backup import DamagedStoreError, restore_project
 from labeler.core.demo import DEMO_SETTING, default_demo_dir
 from labeler.core.store import DATA_DIR, DB_NAME, Project, ProjectLockedError, StoreError
 from labeler.gui import gc_guard, settings
 from labeler.gui.background import BackgroundTask
 from labeler.gui.errors import ExceptionHook, setup_logging
 from labeler.gui.main_window import MainWindow, show_warning
+from labeler.gui.dialogs.restore import ask_restore
 from labeler.gui.dialogs.start_screen import StartScreen
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,17 @@ class Launcher(QObject):
         except ProjectLockedError as exc:
             self._fail("The project is open elsewhere", str(exc))
             return False
+        except DamagedStoreError as exc:
+            if exc.backup is None or not ask_restore(self.window, exc):
+                self._fail("The project store is damaged", str(exc))
+                return False
+            try:
+                chosen, aside = restore_project(folder)
+            except StoreError as err:
+                self._fail("Could not restore the backup", str(err))
+                return False
+            log.warning("Restored %s into %s; the damaged store is kept as %s", chosen.name, folder, aside)
+            return self.open_folder(folder, scan)
         except StoreError as exc:
             self._fail("Cannot open the folder", str(exc))
             return False

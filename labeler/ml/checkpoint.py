@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from labeler.core.errors import LabelerError
+from labeler.core.files import atomic_write
 
 FORMAT = "labeler-checkpoint"
 FORMAT_VERSION = 1
@@ -27,20 +27,7 @@ def meta_path(weights_path: str | os.PathLike) -> Path:
 
 
 def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, write)  # labeler.core.files: no partial file, the old one kept on failure
 
 
 def save_checkpoint(path: str | os.PathLike, state_dict: dict, meta: dict) -> Path:

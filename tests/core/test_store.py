@@ -168,8 +168,10 @@ def test_newer_store_version_is_refused(project, folder):
 def test_not_a_store(folder):
     (folder / ".labeler").mkdir()
     (folder / ".labeler" / "project.sqlite").write_bytes(b"garbage" * 100)
-    with pytest.raises(StoreError, match="not a readable labeler store"):
+    # a file that is not a database is a damaged store: said so, with whether a backup can restore it
+    with pytest.raises(StoreError, match=r"is damaged \(file is not a database\).*no good backup"):
         Project.open(folder)
+    assert (folder / ".labeler" / "project.sqlite").read_bytes() == b"garbage" * 100
 
 
 def test_listeners_hear_committed_changes_once_per_batch(project):

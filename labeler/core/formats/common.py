@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import posixpath
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
 from ..errors import LabelerError
+from ..files import atomic_write_text
 from ..records import StoreError
 from ..split import validation_paths
 from ..words import counted
@@ -169,23 +169,11 @@ def relative_to(path: Path, root: Path) -> str | None:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write a text file through a temporary file in the same folder and os.replace."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    """Write a text file atomically (labeler.core.files); a failure is a StoreError naming the file."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise StoreError(f"Could not write {path}: {exc.strerror or exc}") from None
-        raise
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise StoreError(f"Could not write {path}: {exc.strerror or exc}") from None
 
 
 class FolderWriter:
