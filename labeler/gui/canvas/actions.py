@@ -21,6 +21,7 @@ from labeler.core import commands
 from labeler.core.store import MIN_BOX_SIZE, PREDICTED, Box, Project, StoreError
 from labeler.core.words import counted
 from labeler.gui.canvas import geometry as geo
+from labeler.gui.dialogs import class_picker
 from labeler.gui.undo import UndoReporter, push
 
 #: the class made when the first box is drawn in a project without classes
@@ -220,7 +221,7 @@ def make_edit_actions(canvas) -> dict[str, "QAction"]:
          "Accept the selected predictions"),
         ("accept_image", "Accept &image", ["Ctrl+Return", "Ctrl+Enter"], canvas.accept_image,
          "Accept the predictions shown, delete the hidden ones, mark the image reviewed"),
-        ("review_next", "Accept image and go to the &next to review", ["Space"], canvas.review_and_next,
+        ("review_next", "Accept image and go to the &next to review", ["Space"], canvas.keys.review_and_next,
          "Ctrl+Enter, then Shift+D, in one key (hold Space and drag to pan)"),
         ("pick_class", "Set &class…", ["E"], canvas.pick_category_for_selection,
          "Choose the class of the selected boxes (type to filter)"),
@@ -258,7 +259,30 @@ def make_class_actions(canvas) -> list["QAction"]:
         a = QAction(f"Class {n}", canvas)
         a.setObjectName(f"action_class_{n}")
         a.setShortcut(QKeySequence(str(n)))
-        a.triggered.connect(lambda _checked=False, n=n: canvas.class_key(n))
+        a.triggered.connect(lambda _checked=False, n=n: canvas.keys.class_key(n))
         canvas.addAction(a)
         out.append(a)
     return out
+
+
+def pick_category_for(canvas) -> None:
+    """E on the canvas: choose the class of its selection in a picker with type-to-filter."""
+    ids = canvas.selected_box_ids()
+    if not ids:
+        canvas.message.emit("Select boxes first, then press E to choose their class.")
+        return
+    cats = canvas.project.categories()
+    if not cats:
+        canvas.message.emit("The project has no classes yet: add one in the Classes panel.")
+        return
+    items = canvas.box_items()
+    current = {items[i].box.category_id for i in ids if i in items}
+    chosen = class_picker.pick_category(canvas, cats, current.pop() if len(current) == 1 else None)
+    canvas.take_focus()  # keys go on working on the canvas at once
+    image_id = canvas.current_image_id()
+    if chosen is None or image_id is None:
+        return
+    if isinstance(chosen, str):  # "Create class NAME"
+        canvas.editor.create_category_for(image_id, ids, chosen)
+    else:
+        canvas.editor.set_category(image_id, ids, chosen)

@@ -1,4 +1,5 @@
-"""The canvas's keyboard: a mixin of Canvas, as the mouse is (canvas.mouse).
+"""The canvas's keyboard: `CanvasKeys`, an object owned by Canvas (`canvas.keys`) that the canvas
+forwards event/keyPress/keyRelease/focusOut to; it uses only public methods of Canvas.
 
 Keyboard conflicts with the main window, resolved here:
 - Arrow keys nudge the selection by one image pixel (Shift: 10) while boxes are selected and the
@@ -18,16 +19,22 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QKeyEvent
 
+from labeler.gui.canvas import geometry as geo
+
 _ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 
 
-class KeyboardMixin:
-    """Key handling for Canvas (uses its items, selection, actions and edits)."""
+class CanvasKeys:
+    """Key handling for Canvas; each handler returns True when it took the event."""
+
+    def __init__(self, canvas) -> None:
+        self.canvas = canvas
 
     def event(self, event) -> bool:
+        c = self.canvas
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
             mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
-            if event.key() in _ARROWS and not mods and self._selected_items():
+            if event.key() in _ARROWS and not mods and c.selected_items():
                 event.accept()  # nudge instead of the window's Left/Right navigation
                 return True
             if event.key() == Qt.Key.Key_Space and not mods:
@@ -40,73 +47,78 @@ class KeyboardMixin:
                 self.select_next_box(-1 if back else 1)
                 event.accept()
                 return True
-        return super().event(event)
+        return False
 
     def select_next_box(self, step: int = 1) -> None:
         """Select the box after (step 1) or before (-1) the selected one, in reading order."""
-        shown = sorted((it for it in self._items.values() if it.isVisible()),
+        shown = sorted((it for it in self.canvas.box_items().values() if it.isVisible()),
                        key=lambda it: (round(it.image_rect()[1]), round(it.image_rect()[0]), it.box_id))
         if not shown:
-            self.message.emit("This image has no boxes to select.")
+            self.canvas.message.emit("This image has no boxes to select.")
             return
         selected = [i for i, it in enumerate(shown) if it.isSelected()]
         if not selected:
             index = 0 if step > 0 else len(shown) - 1
         else:
             index = ((selected[-1] if step > 0 else selected[0]) + step) % len(shown)
-        self.select_boxes([shown[index].box_id])
+        self.canvas.select_boxes([shown[index].box_id])
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
+    def press(self, event: QKeyEvent) -> bool:
         key, mods = event.key(), event.modifiers()
         plain = not (mods & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier))
-        if key in _ARROWS and plain and self._selected_items():
+        if key in _ARROWS and plain and self.canvas.selected_items():
             step = 10.0 if mods & Qt.KeyboardModifier.ShiftModifier else 1.0
             dx, dy = _ARROWS[key]
             self.nudge_selected(dx * step, dy * step)
         elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space, self._space_panned = True, False
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-        elif key == Qt.Key.Key_Space:
-            pass
-        else:
-            super().keyPressEvent(event)
-            return
+            self.canvas.gestures.space_down()
+        elif key != Qt.Key.Key_Space:
+            return False
         event.accept()
+        return True
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            was_held, self._space = self._space, False
-            if was_held and not self._space_panned and self._gesture is None:
-                self.edit_actions["review_next"].trigger()
-            self._update_hover_cursor(QPointF(self.viewport().mapFromGlobal(self.cursor().pos())))
-            event.accept()
+    def release(self, event: QKeyEvent) -> bool:
+        if event.key() != Qt.Key.Key_Space or event.isAutoRepeat():
+            return False
+        c = self.canvas
+        if c.gestures.space_up():
+            c.edit_actions["review_next"].trigger()
+        c.gestures.update_hover_cursor(QPointF(c.viewport().mapFromGlobal(c.cursor().pos())))
+        event.accept()
+        return True
+
+    def focus_out(self) -> None:
+        self.canvas.gestures.space_reset()  # a Space held when focus left neither pans nor accepts
+
+    def nudge_selected(self, dx: float, dy: float) -> None:
+        """Move the selection by (dx, dy) image pixels as a group, stopping at the image edges;
+        consecutive nudges of one selection merge into one undo step."""
+        c = self.canvas
+        items = c.selected_items()
+        if not items or not c.editable():
             return
-        super().keyReleaseEvent(event)
-
-    def focusOutEvent(self, event) -> None:
-        self._space = False
-        self._space_panned = False  # Space+drag panned: its release is not accept-and-next
-        super().focusOutEvent(event)
-
-    def take_focus(self) -> None:
-        """Focus the canvas, activating its window (a closed dialog may leave none active)."""
-        if self.isVisible():
-            self.window().activateWindow()
-            self.setFocus(Qt.FocusReason.OtherFocusReason)
+        w, h = c.image_size()
+        delta = geo.group_delta([i.image_rect() for i in items], dx, dy, w, h)
+        if delta == (0.0, 0.0):
+            c.message.emit("The selection is at the edge of the image.")
+            return
+        c.editor.move(c.current_image_id(), [i.box_id for i in items], *delta, nudge=True)
 
     def review_and_next(self) -> None:
         """Space: Ctrl+Enter, then on to the next image to review (Shift+D)."""
-        if self.accept_image():
-            self.next_requested.emit()
+        if self.canvas.accept_image():
+            self.canvas.next_requested.emit()
 
     def class_key(self, n: int) -> None:
         """Digit n: the selection gets the n-th class; with nothing selected, 1 zooms to 100 %."""
-        if not self.selected_box_ids():
+        c = self.canvas
+        order = c.category_ids()
+        if not c.selected_box_ids():
             if n == 1:
-                self.zoom_100()
+                c.zoom_100()
             else:
-                self.message.emit(f"Select boxes first, then press {n} to give them class {n}.")
-        elif n > len(self._category_order):
-            self.message.emit(f"There is no class {n}: the project has {len(self._category_order)}.")
+                c.message.emit(f"Select boxes first, then press {n} to give them class {n}.")
+        elif n > len(order):
+            c.message.emit(f"There is no class {n}: the project has {len(order)}.")
         else:
-            self.set_selected_category(self._category_order[n - 1])
+            c.set_selected_category(order[n - 1])

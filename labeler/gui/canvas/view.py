@@ -5,14 +5,8 @@ same numbers the store holds, whatever size the image was decoded at. The store 
 every gesture becomes one core command on the undo stack when it ends (mouse release), and the
 canvas re-syncs its items whenever `boxes_changed` names the current image or the classes change.
 
-Mouse: left-drag on a box moves the selection, on a handle of a selected box resizes it, on empty
-image draws a rubber band (Ctrl adds to the selection); Ctrl+click toggles a box. In draw mode (W)
-a drag draws a box of the default class. Wheel zooms around the cursor; middle-drag or Space+drag
-pans. A drawn box that core.geometry.clip_box refuses (under 1 image pixel: a click) makes no box,
-and no box can be resized below MIN_DRAW_PX screen pixels (or store.MIN_BOX_SIZE image pixels), so slivers do not
-happen by accident.
-
-Keys: see canvas.keys (KeyboardMixin).
+Mouse and keys: objects owned by the canvas, canvas.mouse.MouseGestures (`self.gestures`, its
+interface to the canvas is mouse.CanvasSurface) and canvas.keys.CanvasKeys (`self.keys`).
 
 HiDPI: zoom 1.0 (100 %) means one image pixel per physical screen pixel, so the view scale is
 zoom / devicePixelRatio; the image is painted at device resolution by the raster engine.
@@ -21,17 +15,15 @@ zoom / devicePixelRatio; the image is painted at device resolution by the raster
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QPainter, QPen, QTransform, QUndoStack
-from PySide6.QtWidgets import QFrame, QGraphicsRectItem, QGraphicsScene, QGraphicsView
+from PySide6.QtGui import QAction, QColor, QPainter, QTransform, QUndoStack
+from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView
 
 from labeler.core.store import ImageRecord, Project, StoreError
-from labeler.gui.canvas import geometry as geo
-from labeler.gui.dialogs import class_picker
 from labeler.gui.canvas.items import BoxItem, BoxLayer, ImageItem
 
-from labeler.gui.canvas.actions import BoxEditor, Clipboard, make_class_actions, make_edit_actions
-from labeler.gui.canvas.keys import KeyboardMixin
-from labeler.gui.canvas.mouse import MouseGestures, _Gesture
+from labeler.gui.canvas.actions import BoxEditor, Clipboard, make_class_actions, make_edit_actions, pick_category_for
+from labeler.gui.canvas.keys import CanvasKeys
+from labeler.gui.canvas.mouse import MouseGestures, paint_overlay
 from labeler.gui.canvas.focus import FocusReturn
 from labeler.gui.canvas.loader import ImageLoader
 from labeler.gui.project_signals import ProjectSignals
@@ -43,7 +35,7 @@ MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 FIT_MARGIN_PX = 24
 
 
-class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
+class Canvas(QGraphicsView):
     #: image-pixel coordinates under the cursor; (-1, -1) outside the image
     cursor_moved = Signal(float, float)
     #: view zoom, 1.0 == 100 % (one image pixel per physical screen pixel)
@@ -61,6 +53,7 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
     def __init__(self, project: Project, signals: ProjectSignals, undo_stack: QUndoStack,
                  reporter: UndoReporter, parent=None):
         super().__init__(parent)
+        self.keys = CanvasKeys(self)  # first: events (child events too) come during construction
         self.project, self.signals, self.undo_stack, self.reporter = project, signals, undo_stack, reporter
         self.editor = BoxEditor(project, undo_stack, reporter, self.message.emit)
         self.clipboard = Clipboard()
@@ -80,17 +73,10 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
         self._default_category: int | None = None
         self._threshold = 0.0
         self._draw_mode = False
-        self._gesture: _Gesture | None = None
         self._sync_pending = False
         self._syncing = False
-        self._space = False
-        self._space_panned = False  # Space+drag panned: its release is not accept-and-next
         self._fitted = True
-        self._cursor_vp: QPointF | None = None
-        self._preview = QGraphicsRectItem()
-        self._preview.setZValue(1e18)
-        self._preview.hide()
-        self._scene.addItem(self._preview)
+        self.gestures = MouseGestures(self, self._scene)
 
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setBackgroundBrush(QColor(38, 38, 38))
@@ -129,7 +115,7 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
     def show_image(self, image_id: int | None) -> None:
         """Show an image and its boxes at once; the pixels follow from a decode worker (never
         blocks). `image_shown` says when the pixels (or the error text) are on screen."""
-        self._cancel_gesture()
+        self.gestures.cancel()
         self._scene.clearSelection()
         self._image_id, self._error = image_id, None
         try:
@@ -174,12 +160,10 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
         self._loader.prefetch([(i, str(self.project.image_path(by_id[i]))) for i in image_ids
                                if i in by_id and not by_id[i].error and not by_id[i].missing])
 
-    def stop(self) -> None:
-        """Stop decoding (before the project closes)."""
+    def stop(self) -> None:  # stop decoding (before the project closes)
         self._loader.stop()
 
-    def forget_decoded(self) -> None:
-        """After a rescan: decode files again when next shown, as they may have changed on disk."""
+    def forget_decoded(self) -> None:  # after a rescan: files may have changed on disk
         self._loader.invalidate()
 
     def _on_loader_loaded(self, image_id: int, image) -> None:
@@ -221,7 +205,7 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
 
     def _sync_boxes(self) -> None:
         """Make the items match the store: add, update, remove; keep the selection by id."""
-        if self._gesture is not None and self._gesture.kind != "pan":
+        if self.gestures.holds_items():
             self._sync_pending = True  # after the drag: do not yank a box from under the mouse
             return
         self._sync_pending = False
@@ -282,8 +266,88 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
         if not self._syncing:
             self.selection_changed.emit(self.selected_box_ids())
 
-    def _selected_items(self) -> list[BoxItem]:
+    def selected_items(self) -> list[BoxItem]:
         return [i for i in self._scene.selectedItems() if isinstance(i, BoxItem)]
+
+    def clear_selection(self) -> None:
+        self._scene.clearSelection()
+
+    # ------------------------------------------------------------------ for the gestures (mouse.CanvasSurface)
+    def to_image(self, view_pos: QPointF) -> QPointF:
+        inverse, _ok = self.viewportTransform().inverted()  # sub-pixel: precise when zoomed in
+        return inverse.map(view_pos)
+
+    def to_view(self, x: float, y: float) -> QPointF:
+        return QPointF(self.mapFromScene(QPointF(x, y)))
+
+    def image_size(self) -> tuple[int, int]:
+        rec = self._record
+        return (rec.width, rec.height) if rec is not None and not self._error else (0, 0)
+
+    def screen_px(self) -> float:  # image pixels per screen pixel at the current zoom
+        return 1.0 / max(self.transform().m11(), 1e-9)
+
+    def scroll_by(self, dx: int, dy: int) -> None:
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + dx)
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + dy)
+
+    def box_item_at(self, view_pos: QPointF) -> BoxItem | None:
+        return next((i for i in self.items(view_pos.toPoint()) if isinstance(i, BoxItem) and i.isVisible()), None)
+
+    def box_items_in(self, rect: QRectF) -> list[BoxItem]:
+        return [i for i in self._scene.items(rect, Qt.ItemSelectionMode.IntersectsItemShape)
+                if isinstance(i, BoxItem) and i.isVisible()]
+
+    def default_category(self) -> int | None:
+        return self._default_category
+
+    def category_ids(self) -> list[int]:
+        return list(self._category_order)
+
+    def category_color(self, category_id: int | None) -> str | None:
+        cat = self._categories.get(category_id)
+        return cat.color if cat else None
+
+    def gesture_ended(self, edited_items: bool) -> None:  # the store again, if it changed or was dragged
+        if self._sync_pending or edited_items:
+            self._sync_boxes()
+
+    def mousePressEvent(self, event) -> None:
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        if not self.gestures.press(event):
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        self.gestures.move(event)  # the view's own drag handling stays off
+
+    def mouseReleaseEvent(self, event) -> None:
+        if not self.gestures.release(event):
+            super().mouseReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        self.gestures.leave()
+        super().leaveEvent(event)
+
+    def event(self, event) -> bool:  # keys: forwarded to canvas.keys (CanvasKeys)
+        return self.keys.event(event) or super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        if not self.keys.press(event):
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if not self.keys.release(event):
+            super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        self.keys.focus_out()
+        super().focusOutEvent(event)
+
+    def take_focus(self) -> None:
+        """Focus the canvas, activating its window (a closed dialog may leave none active)."""
+        if self.isVisible():
+            self.window().activateWindow()
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ------------------------------------------------------------------ settings from the window
     def set_default_category(self, category_id: int | None) -> None:
@@ -299,8 +363,8 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
 
     def set_draw_mode(self, on: bool) -> None:
         on = bool(on)
-        if on and self._gesture is not None:
-            self._cancel_gesture()
+        if on:
+            self.gestures.cancel()
         changed = on != self._draw_mode
         self._draw_mode = on
         action = self.edit_actions.get("draw") if hasattr(self, "edit_actions") else None
@@ -328,8 +392,7 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
         s = zoom / self.devicePixelRatioF()
         self.setTransform(QTransform.fromScale(s, s))
         moved = self.mapFromScene(scene_point) - anchor.toPoint()
-        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
-        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
+        self.scroll_by(moved.x(), moved.y())
         self._fitted = False
         self._on_zoom_changed()
 
@@ -362,40 +425,25 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
             self.fit_to_window()
 
     def wheelEvent(self, event) -> None:
-        steps = event.angleDelta().y() / 120.0
-        if steps:
-            self.set_zoom(self.zoom() * (1.25 ** steps), event.position())
-        event.accept()
+        self.gestures.wheel(event)
 
     # ------------------------------------------------------------------ painting on top
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        if not self._error and not (self._draw_mode and self._cursor_vp is not None):
-            return
-        world = painter.worldTransform()
-        painter.setWorldTransform(QTransform())
-        vp = self.viewport().rect()
-        if self._error:
-            painter.setPen(QColor(240, 200, 120))
-            painter.drawText(vp.adjusted(20, 20, -20, -20),
-                             int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._error)
-        if self._draw_mode and self._cursor_vp is not None:
-            painter.setPen(QPen(QColor(255, 255, 255, 170), 1, Qt.PenStyle.DashLine))
-            x, y = round(self._cursor_vp.x()) + 0.5, round(self._cursor_vp.y()) + 0.5
-            painter.drawLine(QPointF(0, y), QPointF(vp.width(), y))
-            painter.drawLine(QPointF(x, 0), QPointF(x, vp.height()))
-        painter.setWorldTransform(world)
+        cross = self.gestures.crosshair() if self._draw_mode else None
+        if self._error or cross is not None:
+            paint_overlay(painter, self.viewport().rect(), self._error, cross)
 
     # ------------------------------------------------------------------ edits
     def cancel(self) -> None:
         """Esc: cancel a drag in progress, else leave draw mode, else clear the selection."""
-        if self._cancel_gesture():
+        if self.gestures.cancel():
             return
         if self._draw_mode:
             self.set_draw_mode(False)
         else:
             self._scene.clearSelection()
 
-    def _editable(self) -> bool:
+    def editable(self) -> bool:
         if self._image_id is None or self._record is None:
             self.message.emit("No image is shown.")
             return False
@@ -405,55 +453,26 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
         return True
 
     def delete_selected(self) -> None:
-        if self._editable():
+        if self.editable():
             self.editor.delete(self._image_id, self.selected_box_ids())
 
-    def nudge_selected(self, dx: float, dy: float) -> None:
-        """Move the selection by (dx, dy) image pixels as a group, stopping at the image edges;
-        consecutive nudges of one selection merge into one undo step."""
-        items = self._selected_items()
-        if not items or not self._editable():
-            return
-        w, h = self._image_size()
-        delta = geo.group_delta([i.image_rect() for i in items], dx, dy, w, h)
-        if delta == (0.0, 0.0):
-            self.message.emit("The selection is at the edge of the image.")
-            return
-        self.editor.move(self._image_id, [i.box_id for i in items], *delta, nudge=True)
-
     def set_selected_category(self, category_id: int) -> None:
-        if self._editable():
+        if self.editable():
             self.editor.set_category(self._image_id, self.selected_box_ids(), category_id)
 
     def pick_category_for_selection(self) -> None:
         """E: choose the class of the selection in a picker with type-to-filter."""
-        ids = self.selected_box_ids()
-        if not ids:
-            self.message.emit("Select boxes first, then press E to choose their class.")
-            return
-        cats = self.project.categories()
-        if not cats:
-            self.message.emit("The project has no classes yet: add one in the Classes panel.")
-            return
-        current = {self._items[i].box.category_id for i in ids if i in self._items}
-        chosen = class_picker.pick_category(self, cats, current.pop() if len(current) == 1 else None)
-        self.take_focus()  # keys go on working on the canvas at once
-        if chosen is None or self._image_id is None:
-            return
-        if isinstance(chosen, str):  # "Create class NAME"
-            self.editor.create_category_for(self._image_id, ids, chosen)
-        else:
-            self.editor.set_category(self._image_id, ids, chosen)
+        pick_category_for(self)
 
     def accept_selected(self) -> None:
         """Enter: the selected predictions become accepted boxes."""
-        if self._editable():
+        if self.editable():
             self.editor.accept(self._image_id, self.selected_box_ids())
 
     def accept_image(self) -> bool:
         """Ctrl+Enter: accept the predictions shown (score >= threshold), delete the hidden ones and
         mark the image reviewed, in one undo step. True if it did."""
-        if self._editable() and not self._error:
+        if self.editable() and not self._error:
             return self.editor.review(self._image_id, self._threshold)
         if self._error:
             self.message.emit("This image cannot be read, so it cannot be reviewed.")
@@ -466,15 +485,15 @@ class Canvas(KeyboardMixin, MouseGestures, QGraphicsView):
     def paste(self) -> None:
         """Paste the copied boxes as person's boxes, at the same place (offset a little when
         pasting onto the image they came from); they come selected, to move them on."""
-        if self._editable():
-            ids = self.editor.paste(self.clipboard, self._image_id, *self._image_size(), self._default_category)
+        if self.editable():
+            ids = self.editor.paste(self.clipboard, self._image_id, *self.image_size(), self._default_category)
             if ids:
                 self.select_boxes(ids)
 
     def copy_from_image(self, source_image_id: int) -> None:
         """Add copies of another image's boxes (all but hidden predictions) to this image."""
-        if self._editable():
-            ids = self.editor.copy_from_image(source_image_id, self._image_id, *self._image_size(),
+        if self.editable():
+            ids = self.editor.copy_from_image(source_image_id, self._image_id, *self.image_size(),
                                               self._default_category, self._threshold)
             if ids:
                 self.select_boxes(ids)
