@@ -21,3 +21,9 @@ def test_import_summary_says_one_box_not_one_boxes():
 def test_a_ch_said_as_k_takes_a_plain_s():
     from labeler.core.words import counted
     assert counted(3, "epoch") == "3 epochs" and counted(2, "batch") == "2 batches"
+
+
+def test_times_in_words_measured_and_estimated():
+    from labeler.core.words import duration, rough_duration
+    assert [duration(s) for s in (None, 4.24, 42, 425, 3723)] == ["?", "4.2 s", "42 s", "7:05", "1:02:03"]
+    assert [rough_duration(s) for s in (40, 240, 5400)] == ["40 s", "4 min", "1.5 h"]

@@ -25,7 +25,7 @@ from labeler.gui.background import BackgroundTask
 from labeler.gui.project_signals import ProjectSignals
 from labeler.gui.workers import GeneratorWorker
 from labeler.gui.widgets import narrow_combo
-from labeler.core.words import counted
+from labeler.core.words import counted, rough_duration
 from labeler.jobs import prelabel as job
 from labeler.ml import weights
 from labeler.ml.device import DEVICE_CHOICES
@@ -400,7 +400,7 @@ class PrelabelPanel(QWidget):
         if not self.cancel_button.isEnabled() and self._thread is not None:
             return  # "Cancelling…" stays until the run stops
         self._say(f"{done} of {counted(total, 'image')}, {done / elapsed if elapsed else 0:.1f}\u00a0images/\u2060s, "
-                  f"about {_duration(eta)} left")
+                  f"about {rough_duration(eta)} left")
 
     def _on_thread_finished_run(self, summary) -> None:
         self._say(("Cancelled: " if summary.cancelled else "Done: ") + summary.line(nowrap=True))
@@ -419,12 +419,3 @@ class PrelabelPanel(QWidget):
     def _say(self, text: str, error: bool = False) -> None:
         self.status_label.setStyleSheet("color: #c0392b;" if error else "")
         self.status_label.setText(text)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QFrame, QHeaderView, QLabel, QPushButton, QScroll
                                QVBoxLayout, QWidget)
 
 from labeler.core.rounds import Progress, derive_rounds
-from labeler.core.words import counted
+from labeler.core.words import counted, rough_duration
 from labeler.gui.background import BackgroundTask
 
 REFRESH_DELAY_MS = 1500
@@ -42,14 +42,6 @@ def round_rows(progress: Progress) -> list[list[str]]:
     return rows
 
 
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def pace_text(progress: Progress) -> str:
     """'N of M images reviewed' and, when seconds are known, the time left at the current pace."""
     text = f"{progress.images_reviewed} of {counted(progress.images_total, 'image')} reviewed"
@@ -60,7 +52,7 @@ def pace_text(progress: Progress) -> str:
     if timed and left:
         latest = progress.rounds[-1].seconds_per_image if progress.rounds and progress.rounds[-1].seconds_per_image \
             else sum(s * n for s, n in timed) / sum(n for _, n in timed)
-        text += f"; at {latest:.0f} s an image, about {duration(latest * left)} left for {counted(left, 'image')}"
+        text += f"; at {latest:.0f} s an image, about {rough_duration(latest * left)} left for {counted(left, 'image')}"
     return text
 
 

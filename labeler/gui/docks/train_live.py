@@ -16,24 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labeler.core.runs import Run
-from labeler.core.words import counted
+from labeler.core.words import counted, duration  # noqa: F401  (duration re-exported)
 
 #: at most this many intervals on the epoch axis: more labels than fit a narrow dock get elided to "..."
 MAX_TICK_INTERVALS = 5
-
-
-def duration(seconds: float | None) -> str:
-    """"4.2 s", "42 s", "7:05", "1:02:03"; "?" when unknown."""
-    if seconds is None:
-        return "?"
-    if seconds < 9.95:
-        return f"{max(seconds, 0):.1f} s"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60}:{seconds % 60:02d}"
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def number(value) -> float | None:
