@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,20 +178,26 @@ def prune(data_dir: Path, now: float | None = None) -> list[BackupInfo]:
 class AutoBackup:
     """Backs up the store when the project opens and at most every INTERVAL_S after commits.
     A failure is logged (a warning the first time, until a backup works again) and kept in
-    `problem`; it never raises into the edit that triggered it."""
+    `problem`; it never raises into the edit that triggered it.
 
-    def __init__(self, conn: sqlite3.Connection, data_dir: Path, clock=time.time):
+    With `db_path`, the backups that follow commits run on a thread of their own over a connection of
+    their own (WAL lets it read while the app writes), so an edit on the GUI thread never waits for a
+    copy of the whole store; one runs at a time, and `wait()` (called by Project.close) lets it finish."""
+
+    def __init__(self, conn: sqlite3.Connection, data_dir: Path, clock=time.time, db_path: Path | None = None):
         self._conn = conn
         self._data_dir = Path(data_dir)
         self._clock = clock
+        self._db_path = db_path
         self._last = float("-inf")
+        self._thread: threading.Thread | None = None
         self.problem: str | None = None
         self.last: BackupInfo | None = None
 
-    def now(self) -> BackupInfo | None:
+    def now(self, conn: sqlite3.Connection | None = None) -> BackupInfo | None:
         self._last = self._clock()
         try:
-            self.last = make_backup(self._conn, self._data_dir, self._last)
+            made = make_backup(conn or self._conn, self._data_dir, self._last)
         except StoreError as exc:
             if self.problem is None:
                 log.warning("%s", exc)
@@ -199,14 +206,39 @@ class AutoBackup:
             self.problem = str(exc)
             return None
         if self.problem is not None:
-            log.info("Backups work again: %s", self.last.name)
-        self.problem = None
-        return self.last
+            log.info("Backups work again: %s", made.name)
+        self.last, self.problem = made, None
+        return made
 
     def after_commit(self) -> None:
         """Cheap: a time comparison, and a backup only when INTERVAL_S has passed."""
-        if self._clock() - self._last >= INTERVAL_S:
+        if self._clock() - self._last < INTERVAL_S:
+            return
+        if self._db_path is None:
             self.now()
+            return
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._last = self._clock()  # no second thread for the commits that follow at once
+        self._thread = threading.Thread(target=self._in_background, name="labeler-backup", daemon=True)
+        self._thread.start()
+
+    def _in_background(self) -> None:
+        try:
+            src = sqlite3.connect(self._db_path, timeout=30)
+        except sqlite3.Error as exc:
+            self.problem = f"Could not back up the project store: {exc}"
+            log.warning("%s", self.problem)
+            return
+        try:
+            self.now(src)
+        finally:
+            src.close()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Let a backup in flight finish (the project is closing, or a test wants its result)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 def check_store(conn: sqlite3.Connection, db_path: Path) -> None:

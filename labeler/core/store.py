@@ -113,7 +113,7 @@ class Project:
                 raise backup.damaged_error(db_path, str(exc)) from None
             raise StoreError(f"{db_path} is not a readable labeler store: {exc}") from None
         if not readonly:
-            project.backups = backup.AutoBackup(conn, ddir)
+            project.backups = backup.AutoBackup(conn, ddir, db_path=db_path)
             project.backups.now()  # logged, never raised, when it fails
         return project
 
@@ -123,6 +123,8 @@ class Project:
         return self._conn is not None
 
     def close(self) -> None:
+        if self.backups is not None:
+            self.backups.wait()  # a backup in flight reads the file we are about to checkpoint
         with self._mutex:
             if self._conn is not None:
                 try:

@@ -129,9 +129,11 @@ def test_backups_follow_commits_at_most_every_interval(tmp_path):
     car, img = p.categories()[0], p.images()[0]
     clock[0] += 60
     p.add_box(img.id, car.id, 3, 3, 9, 9)
+    p.backups.wait()
     assert len(backup.list_backups(ddir)) == n
     clock[0] += backup.INTERVAL_S
     p.add_box(img.id, car.id, 4, 3, 9, 9)
+    p.backups.wait()
     assert len(backup.list_backups(ddir)) == min(n + 1, backup.KEEP_RECENT + 1)
     p.close()
 
@@ -150,3 +152,25 @@ def test_restore_from_named_and_list(tmp_path, capsys):
     assert "No backup called" in capsys.readouterr().err
     assert main(["restore", str(folder), "--from", first.name]) == 0
     assert first.name in capsys.readouterr().out
+
+
+def test_backups_after_commits_run_off_the_editing_thread(tmp_path, monkeypatch):
+    import threading
+
+    folder, p = _project_with_boxes(tmp_path)
+    ddir = folder / ".labeler"
+    clock = [1000.0]
+    p.backups = backup.AutoBackup(p._conn, ddir, clock=lambda: clock[0], db_path=ddir / "project.sqlite")
+    p.backups.now()
+    threads = []
+    real = backup.make_backup
+    monkeypatch.setattr(backup, "make_backup", lambda *a, **k: (threads.append(threading.current_thread()), real(*a, **k))[1])
+    car, img = p.categories()[0], p.images()[0]
+    clock[0] += backup.INTERVAL_S
+    p.add_box(img.id, car.id, 4, 3, 9, 9)
+    p.backups.wait()
+    assert threads and threads[0] is not threading.main_thread()
+    assert p.backups.problem is None and p.backups.last is not None
+    with sqlite3.connect(p.backups.last.path) as b:  # the box committed before it is in the backup
+        assert b.execute("SELECT COUNT(*) FROM boxes WHERE x1=4").fetchone()[0] == 1
+    p.close()
