@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 
 from labeler.cli.where import add_project_option, open_project, where
-from labeler.core import backup
-from labeler.core.lock import lock_project
-from labeler.core.store import DB_NAME, LOCK_NAME, Project, StoreError
+from labeler.core import backup, location
+from labeler.core.store import DB_NAME, Project, StoreError
 from labeler.core.words import counted
 
 
@@ -39,9 +38,8 @@ def _restore(args: argparse.Namespace) -> int:
             state = "ok" if problem is None else f"DAMAGED ({problem})"
             print(f"{b.name}  {b.age_text():>16}  {b.path.stat().st_size:>10} bytes  {state}")
         return 0
-    if loc.apart:  # restore_project knows only IMAGES/.labeler: the same under the store's own lock
-        with lock_project(ddir / LOCK_NAME, name=str(ddir)):
-            chosen, aside = backup.restore(ddir, args.from_name)
+    if loc.apart:
+        chosen, aside = location.restore_store(ddir, args.from_name)
     else:
         chosen, aside = backup.restore_project(root, args.from_name)
     print(f"Restored {chosen.name} (made {chosen.age_text()}) as {ddir / DB_NAME}; edits made after it are lost.")

@@ -150,3 +150,15 @@ def relink(store: str | os.PathLike, new_folder: str | os.PathLike) -> tuple[int
             raise StoreError(f"None of the project's {len(paths)} images are in {new}; it still points at {old}")
         project.set_setting(IMAGES_FOLDER_SETTING, str(new))
     return found, len(paths)
+
+
+def restore_store(store: str | os.PathLike, name: str | None = None):
+    """labeler.core.backup.restore for a store folder anywhere, holding its lock (ProjectLockedError
+    when it is open): the newest good backup (or `name`) replaces the store, the old file kept aside."""
+    from . import backup
+    from .lock import lock_project
+    from .store import LOCK_NAME
+
+    store = store_folder(store)
+    with lock_project(store / LOCK_NAME, name=str(store)):
+        return backup.restore(store, name)
