@@ -168,3 +168,13 @@ def test_file_menu_new_and_open_project_emit_their_requests(qtbot, tmp_path, mon
         window.actions_by_name["open_project"].trigger()
     assert opened.args == [str(tmp_path / "task")]
     _close(launcher)
+
+
+def test_labeler_project_path_folder_opens_the_app_on_that_store(qtbot, tmp_path):
+    from tests.gui.test_app import run_and_capture
+
+    images, store = _images(tmp_path), tmp_path / "store"
+    code, seen = run_and_capture(qtbot, folder=str(images), project=str(store))
+    assert code == 0 and seen[0].project.data_dir == store.resolve() and seen[1] == 2
+    code, seen = run_and_capture(qtbot, project=str(store))  # the store alone: its recorded images
+    assert seen[0].project.root == images.resolve()
