@@ -108,7 +108,11 @@ class Project:
                 ddir.mkdir(exist_ok=True, parents=store is not None)
             except OSError as exc:
                 raise StoreError(f"Cannot create {ddir}: {exc.strerror or exc}") from None
-            lock = lock_project(ddir / LOCK_NAME, name=str(root if store is None else ddir))
+            try:
+                lock = lock_project(ddir / LOCK_NAME, name=str(root if store is None else ddir))
+            except OSError as exc:  # a store on read-only media: it can be read, not written
+                raise StoreError(f"Cannot write the project store in {ddir}: {exc.strerror or exc}. "
+                                 "It can still be read (labeler info, export).") from None
         conn = None
         try:
             uri = db_path.as_uri() + ("?mode=ro" if readonly else "")

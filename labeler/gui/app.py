@@ -214,6 +214,7 @@ class Launcher(QObject):
             self.start_screen = StartScreen()
             self.start_screen.folder_chosen.connect(self.open_folder)
             self.start_screen.demo_requested.connect(self.open_demo)
+            self.start_screen.new_project_requested.connect(self.new_project)
         self.start_screen.refresh()
         self.start_screen.show()
         return self.start_screen

@@ -131,3 +131,16 @@ def test_real_read_only_directory_is_not_writable(tmp_path):
     finally:
         images.chmod(0o755)
     assert location.folder_writable(images)
+
+
+def test_a_store_that_cannot_be_written_says_so_and_still_reads(tmp_path):
+    images = _images(tmp_path)
+    store = tmp_path / "store"
+    with Project.open(images, store=store) as p:
+        p.scan()
+    (store / "lock").unlink()
+    (store / "lock").mkdir()  # a real OSError where the lock file goes, as on read-only media
+    with pytest.raises(StoreError, match=f"Cannot write the project store in {store.resolve()}.*can still be read"):
+        Project.open(images, store=store)
+    with Project.open(images, store=store, readonly=True) as p:
+        assert len(p.images()) == 3

@@ -178,3 +178,18 @@ def test_labeler_project_path_folder_opens_the_app_on_that_store(qtbot, tmp_path
     assert code == 0 and seen[0].project.data_dir == store.resolve() and seen[1] == 2
     code, seen = run_and_capture(qtbot, project=str(store))  # the store alone: its recorded images
     assert seen[0].project.root == images.resolve()
+
+
+def test_start_screen_new_project_opens_it(qtbot, tmp_path, monkeypatch):
+    from labeler.gui.dialogs import start_screen
+
+    images, store = _images(tmp_path), tmp_path / "store"
+    monkeypatch.setattr(start_screen.NewProjectDialog, "ask",
+                        classmethod(lambda cls, parent, start="": (str(images), str(store))))
+    launcher = app.Launcher()
+    screen = launcher.show_start_screen()
+    qtbot.addWidget(screen)
+    screen.new_button.click()
+    assert launcher.window is not None and launcher.window.project.data_dir == store.resolve()
+    qtbot.addWidget(launcher.window)
+    _close(launcher)
