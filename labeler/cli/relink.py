@@ -22,6 +22,7 @@ def register(sub) -> None:
     p = sub.add_parser("relink", help="point a project store kept apart from its images at their new folder",
                        description="Point the store at PATH at the folder its images moved to. Checks first how "
                        "many of the images it records are there; refuses when none are.")
-    p.add_argument("--project", metavar="PATH", required=True, help="the project store (the folder holding project.sqlite)")
+    p.add_argument("--project", metavar="PATH", required=True,
+                   help="the project store (the folder holding project.sqlite)")
     p.add_argument("folder", metavar="NEWFOLDER", help="the image folder as it is now")
     p.set_defaults(func=_relink)

@@ -45,7 +45,8 @@ def _restore(args: argparse.Namespace) -> int:
     print(f"Restored {chosen.name} (made {chosen.age_text()}) as {ddir / DB_NAME}; edits made after it are lost.")
     if aside is not None:
         print(f"The previous store is kept as {aside}")
-    with Project.open(root, store=ddir if loc.apart else None, readonly=True):  # proves the restored store opens and passes the check
+    # proves the restored store opens and passes the check
+    with Project.open(root, store=ddir if loc.apart else None, readonly=True):
         pass
     return 0
 

@@ -99,7 +99,8 @@ class Project:
             ddir = root / DATA_DIR
         db_path = ddir / DB_NAME
         if readonly and not db_path.exists():
-            raise StoreError(f"{root} is not a labeler project yet (no {_shown(db_path, root)}); open it once to create one")
+            raise StoreError(f"{root} is not a labeler project yet (no {_shown(db_path, root)}); "
+                             "open it once to create one")
         lock = None
         if not readonly:
             if not db_path.exists() and not create:

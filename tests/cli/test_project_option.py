@@ -87,3 +87,21 @@ def test_read_only_folder_keeps_its_project_in_the_user_data_folder(tmp_path, ca
     assert not (images / DATA_DIR).exists()
     with Project.open(images, store=where, readonly=True) as p:
         assert [c.name for c in p.categories()] == ["dog"]
+
+
+def test_restore_a_damaged_store_kept_apart(tmp_path, capsys):
+    images = _images(tmp_path)
+    store = tmp_path / "store"
+    assert main(["import", "--project", str(store), str(images), str(_coco(tmp_path))]) == 0
+    assert main(["backup", "--project", str(store), str(images)]) == 0
+    with open(store / "project.sqlite", "r+b") as fh:
+        fh.write(b"\0" * 3000)
+    capsys.readouterr()
+    assert main(["info", "--project", str(store), str(images)]) == 2
+    assert "is damaged" in capsys.readouterr().err
+    assert main(["restore", "--project", str(store), str(images)]) == 0
+    out = capsys.readouterr().out
+    assert f"as {store.resolve() / 'project.sqlite'}" in out and "previous store is kept as" in out
+    assert main(["info", "--project", str(store), str(images)]) == 0
+    assert "dog" in capsys.readouterr().out
+    assert list(store.glob("project.sqlite.damaged-*")) and not (images / DATA_DIR).exists()
