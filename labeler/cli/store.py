@@ -52,7 +52,8 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("backup", help="back up a project's store now (into DIR/.labeler/backups, or PATH/backups with --project)")
+    p = sub.add_parser("backup", help="back up a project's store now "
+                       "(into DIR/.labeler/backups, or PATH/backups with --project)")
     p.add_argument("folder", metavar="DIR", help="the project's image folder")
     add_project_option(p)
     p.set_defaults(func=_backup)
