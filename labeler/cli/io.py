@@ -9,6 +9,7 @@ from labeler.core.formats import EXPORT_FORMATS, IMPORT_FORMATS, export_project,
 from labeler.core.formats.coco import export_predictions
 from labeler.core.formats.common import FormatError
 from labeler.core.runs import load as load_runs
+from labeler.core.records import WorkCounts
 from labeler.core.store import BOX_STATES, IMAGE_STATUSES, NEEDS_REVIEW, REVIEWED, Project, StoreError
 from labeler.core.words import counted
 from labeler.cli.where import add_project_option, open_project, where
@@ -90,7 +91,7 @@ def cmd_info(args) -> int:
         print(f"Project {project.root}")
         if project.apart:
             print(f"Store {project.data_dir}")
-        print(f"Images: {len(images)}")
+        print(f"Images: {len(images)} ({WorkCounts.of_images(images).text().replace('  ·  ', '; ')})")
         for s in IMAGE_STATUSES:
             if counts[s] or s in NEEDS_REVIEW or s == REVIEWED:
                 print(f"  {s:<11} {counts[s]:>8}")

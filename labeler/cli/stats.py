@@ -54,7 +54,8 @@ def table(progress) -> str:
     widths = [max(len(row[k]) for row in rows) for k in range(len(COLUMNS))]
     lines = ["  ".join(c.ljust(w) if k == 0 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
              for row in rows]
-    lines.append(f"{counted(progress.images_reviewed, 'image')} of {progress.images_total} reviewed")
+    apart = f" ({progress.work.apart()}, not counted)" if progress.work.apart() else ""
+    lines.append(f"{counted(progress.images_reviewed, 'image')} of {progress.images_total} reviewed{apart}")
     lines += [f"Left out: {s}" for s in progress.skipped]
     return "\n".join(lines)
 

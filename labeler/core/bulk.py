@@ -183,6 +183,8 @@ class ExportSelection:
     left_out_images: int = 0
     left_out_boxes: int = 0
     dropped: int = 0  # boxes under 1 px inside their image (clip_box refuses them)
+    #: (relative path, status, why) of the images no export can hold: unreadable or missing files
+    unusable: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def export_selection(project: "Project", all_images: bool = False) -> ExportSelection:
@@ -199,5 +201,14 @@ def export_selection(project: "Project", all_images: bool = False) -> ExportSele
         left_out_boxes = sum(n for iid, n in project._query(
             f"SELECT image_id, COUNT(*) FROM boxes WHERE state IN ({marks}) GROUP BY image_id", TRUTH_STATES)
             if iid in usable and iid not in kept)
+    unusable = [(im.path, im.status, _why_unusable(im)) for im in project.images() if not im.usable]
     return ExportSelection([im for im, _b in truth.images], boxes, project.categories(), truth.unreviewed,
-                           left_out_boxes, truth.dropped)
+                           left_out_boxes, truth.dropped, unusable)
+
+
+def _why_unusable(image: ImageRecord) -> str:
+    if image.missing:
+        return "the file is gone from the folder (its boxes are kept)"
+    if image.error:
+        return image.error
+    return "its size is unknown (rescan the folder)"

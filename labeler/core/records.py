@@ -4,6 +4,7 @@ states, and the store's errors. Pure data, no SQLite (labeler.core.store writes 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .errors import LabelerError
@@ -87,6 +88,49 @@ class ImageRecord:
     @property
     def file_name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class WorkCounts:
+    """How much review work a project holds, counted by ImageRecord.status: the images to review
+    and those reviewed are the work; unreadable and missing files are not (nobody can review them),
+    so they are counted apart. The status bar, the Progress panel, `labeler info` and `labeler stats`
+    all say it through `text()`."""
+
+    reviewed: int = 0
+    to_review: int = 0
+    unreadable: int = 0
+    missing: int = 0
+
+    @classmethod
+    def of(cls, statuses: Mapping[str, int]) -> "WorkCounts":
+        """From a count per status (as Project.status_counts or a Counter of statuses gives)."""
+        return cls(reviewed=statuses.get(REVIEWED, 0), to_review=sum(statuses.get(s, 0) for s in NEEDS_REVIEW),
+                   unreadable=statuses.get(UNREADABLE, 0), missing=statuses.get(MISSING, 0))
+
+    @classmethod
+    def of_images(cls, images: Iterable[ImageRecord]) -> "WorkCounts":
+        counts: dict[str, int] = {}
+        for im in images:
+            counts[im.status] = counts.get(im.status, 0) + 1
+        return cls.of(counts)
+
+    @property
+    def total(self) -> int:
+        """The images that are work: reviewed or to review."""
+        return self.reviewed + self.to_review
+
+    def apart(self) -> str:
+        """"2 unreadable, 1 missing" (empty when every file can be read)."""
+        return ", ".join(f"{n:,} {what}" for n, what in ((self.unreadable, UNREADABLE), (self.missing, MISSING)) if n)
+
+    def text(self) -> str:
+        """"reviewed 2 / 6": the work; when some files are not work, "reviewed 0 / 4  ·  4 to review,
+        2 unreadable", so nobody waits for images that cannot be reviewed."""
+        text = f"reviewed {self.reviewed:,} / {self.total:,}"
+        if self.apart():
+            text += f"  ·  {self.to_review:,} to review, {self.apart()}"
+        return text
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import io
 from dataclasses import asdict, dataclass, field
 
 from . import history as H
-from .records import SOURCE_MODEL
+from .records import SOURCE_MODEL, WorkCounts
 from .runs import Run, load as load_runs
 
 IOU_MATCH = 0.5
@@ -75,10 +75,14 @@ class Progress:
     images_reviewed: int
     skipped: list[str]  # what was left out of the rounds, and why
     reviewed_times: list[float] = field(default_factory=list)  # when each reviewed image was reviewed, sorted
+    #: the review work by image status (images_total/images_reviewed are its total and reviewed);
+    #: unreadable and missing files are counted apart, as they are no work anyone can do
+    work: WorkCounts = field(default_factory=WorkCounts)
 
     def to_json(self) -> dict:
         return {"rounds": [r.to_json() for r in self.rounds], "baseline": asdict(self.baseline),
                 "images_total": self.images_total, "images_reviewed": self.images_reviewed,
+                "images_unreadable": self.work.unreadable, "images_missing": self.work.missing,
                 "skipped": self.skipped}
 
 
@@ -249,4 +253,5 @@ def derive_rounds(project) -> Progress:
         rounds.append(r)
     rounds.sort(key=lambda r: (r.first_prelabeled_at or 0.0, r.model_key))
     times = sorted(t for t in reviewed_at.values() if t)
-    return Progress(rounds, base, len(images), len(reviewed), skipped, times)
+    work = WorkCounts.of_images(project.images())
+    return Progress(rounds, base, work.total, work.reviewed, skipped, times, work)

@@ -94,7 +94,8 @@ def test_export_names_what_it_left_out_and_writes_each_format(tmp_path, capsys):
     assert "Left out 1 unreviewed image and their 2 boxes; include them with --all-images" in out
     assert main(["export", str(d), "--all-images", "--format", "yolo", "-o", str(tmp_path / "y")]) == 0
     out = capsys.readouterr().out
-    assert "Wrote 2 images (train 1, val 1), 3 boxes and 1 class" in out and "Left out" not in out
+    assert "Wrote 2 images (train 1, val 1), 3 boxes and 1 class" in out
+    assert "Left out 1 unreadable image:\n  t.jpg: the file is truncated" in out
     assert (tmp_path / "y" / "data.yaml").exists()
     assert main(["export", str(d), "--format", "voc", "-o", str(tmp_path / "v")]) == 0
     assert (tmp_path / "v" / "Annotations" / "a.xml").exists()
@@ -103,3 +104,27 @@ def test_export_names_what_it_left_out_and_writes_each_format(tmp_path, capsys):
     assert json.loads((tmp_path / "c" / "train.json").read_text())["annotations"][0]["segmentation"] == []
     assert main(["import", str(d), str(tmp_path / "y"), "--format", "voc"]) == 2
     assert "holds no Pascal VOC .xml files" in capsys.readouterr().err
+
+
+def test_export_and_info_name_the_unreadable_files_apart_from_the_work(tmp_path, capsys):
+    d = make_folder(tmp_path)
+    for k in range(4):
+        (d / f"bad{k}.png").write_bytes(b"not a picture")
+    (d / "gone.jpg").write_bytes((d / "a.jpg").read_bytes() + b"x")
+    with Project.open(d) as p:
+        p.scan()
+    (d / "gone.jpg").unlink()
+    assert main(["info", str(d), "--rescan"]) == 0
+    out = capsys.readouterr().out
+    assert "Images: 8 (reviewed 0 / 2; 2 to review, 5 unreadable, 1 missing)" in out
+    assert main(["export", str(d), "--all-images", "-o", str(tmp_path / "x.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index("Left out 1 missing image:")
+    assert lines[at + 1].startswith("  gone.jpg: the file is gone from the folder")
+    assert lines[at + 2] == "Left out 5 unreadable images:"
+    named = lines[at + 3:at + 6]  # the first three, each with its error
+    assert [n.split(":")[0] for n in named] == ["  bad0.png", "  bad1.png", "  bad2.png"]
+    assert all(len(n.split(": ", 1)[1]) > 5 for n in named)
+    assert lines[at + 6] == "  and 2 more (`labeler info` lists them all)"
+    assert main(["stats", str(d)]) == 0
+    assert "0 images of 2 reviewed (5 unreadable, 1 missing, not counted)" in capsys.readouterr().out

@@ -4,7 +4,7 @@ predictions, the ground-truth query, and the validation split."""
 import pytest
 
 from labeler.core.records import (ACCEPTED, HUMAN, IMAGE_STATUSES, IN_PROGRESS, MISSING, PREDICTED, PRELABELED,
-                                  REVIEWED, UNLABELED, UNREADABLE, Box, ImageRecord)
+                                  REVIEWED, UNLABELED, UNREADABLE, Box, ImageRecord, WorkCounts)
 from labeler.core.split import split_of, validation_paths
 from labeler.core.truth import ground_truth, trains_on
 
@@ -27,6 +27,17 @@ def test_image_status_and_needs_review(kw, status, needs):
     r = record(**kw)
     assert r.status == status and r.needs_review is needs
     assert status in IMAGE_STATUSES
+
+
+def test_work_counts_leave_unreadable_and_missing_files_out_of_the_work():
+    images = [record(id=1, reviewed=True), record(id=2), record(id=3, box_count=1), record(id=4, predicted_count=1),
+              record(id=5, error="cannot identify image file", width=0, height=0),
+              record(id=6, error="the file is truncated", reviewed=True), record(id=7, missing=True)]
+    work = WorkCounts.of_images(images)
+    assert (work.reviewed, work.to_review, work.unreadable, work.missing, work.total) == (1, 3, 2, 1, 4)
+    assert work.text() == "reviewed 1 / 4  ·  3 to review, 2 unreadable, 1 missing"
+    assert WorkCounts.of_images(images[:3]).text() == "reviewed 1 / 3"  # all readable: as before
+    assert WorkCounts.of({UNREADABLE: 2, UNLABELED: 4}).text() == "reviewed 0 / 4  ·  4 to review, 2 unreadable"
 
 
 def test_image_statuses_never_share_a_word_with_box_states():

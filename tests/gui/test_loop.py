@@ -120,3 +120,13 @@ def test_pace_text_estimates_the_time_left(tmp_path):
         H.perform(p, commands.ReviewImage(a))
         H.add_seconds(p, a, 120)
         assert pace_text(derive_rounds(p)) == "1 of 3 images reviewed; at 120 s an image, about 4 min left for 2 images"
+
+
+def test_pace_text_leaves_unreadable_files_out_of_the_work(tmp_path):
+    with Project.open(tmp_path) as p:
+        p.add_image_records([("a.jpg", 10, 10), ("b.jpg", 10, 10), ("c.jpg", 10, 10), ("d.jpg", 10, 10)])
+        a, _b, c, d = (im.id for im in p.images())
+        p.mark_unreadable(c, "cannot identify image file")
+        p.mark_unreadable(d, "the file is truncated")
+        H.perform(p, commands.ReviewImage(a))
+        assert pace_text(derive_rounds(p)) == "1 of 2 images reviewed (2 unreadable, not counted)"

@@ -83,7 +83,8 @@ def export_coco(project: Project, path: str | os.PathLike, all_images: bool = Fa
     sel = export_selection(project, all_images)
     report = ExportReport(images=len(sel.images), classes=len(sel.categories),
                           boxes=sum(len(sel.boxes.get(im.id, ())) for im in sel.images),
-                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped)
+                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped,
+                          unusable=sel.unusable)
     if not split:
         _atomic_write_json(Path(path), build_coco(project, selection=sel))
         report.written.append(str(path))

@@ -115,6 +115,20 @@ class ImportReport:
         return "\n".join(lines)
 
 
+def _unusable_lines(unusable: list[tuple[str, str, str]], shown: int = 3) -> list[str]:
+    """Per status, "Left out 2 unreadable images:" and then the first few files, each with why
+    ("  a.jpg: cannot identify image file"), and "and N more" for the rest (`labeler info` lists
+    them all)."""
+    lines = []
+    for status in sorted({s for _p, s, _w in unusable}):
+        files = [(p, why) for p, s, why in unusable if s == status]
+        lines.append(f"Left out {counted(len(files), status + ' image')}:")
+        lines += [f"  {p}: {why}" for p, why in files[:shown]]
+        if len(files) > shown:
+            lines.append(f"  and {len(files) - shown} more (`labeler info` lists them all)")
+    return lines
+
+
 def _some(names: list[str], n: int = 5) -> str:
     return ", ".join(names[:n]) + (" …" if len(names) > n else "")
 
@@ -133,6 +147,8 @@ class ExportReport:
     dropped: int = 0  # boxes under 1 px inside their image
     written: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: (relative path, status, why) of the unreadable and missing images left out (bulk.ExportSelection)
+    unusable: list[tuple[str, str, str]] = field(default_factory=list)
 
     def summary(self, how: str = "--all-images") -> str:
         """`how`: the way to include unreviewed images where the user reads this."""
@@ -145,6 +161,7 @@ class ExportReport:
             lines.append(f"Left out {counted(self.left_out_images, 'unreviewed image')}{boxes}; include them with {how}")
         if self.dropped:
             lines.append(f"Left out {counted(self.dropped, 'box')} under 1 pixel inside their image")
+        lines.extend(_unusable_lines(self.unusable))
         lines.extend(self.notes)
         return "\n".join(lines)
 

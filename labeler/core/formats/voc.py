@@ -176,7 +176,8 @@ def export_voc(project: Project, out: str | os.PathLike, all_images: bool = Fals
     names = {c.id: c.name for c in sel.categories}
     sides = split_names((im.path for im in sel.images), val_split)
     report = ExportReport(images=len(sel.images), classes=len(sel.categories),
-                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped, train=0, val=0)
+                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped,
+                          unusable=sel.unusable, train=0, val=0)
     ids = {"train": [], "val": []}
     used: set[str] = set()
     writer = FolderWriter(copy_images)

@@ -296,7 +296,8 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
     index = {c.id: i for i, c in enumerate(sel.categories)}
     sides = split_names((im.path for im in sel.images), val_split)
     report = ExportReport(images=len(sel.images), classes=len(sel.categories),
-                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped, train=0, val=0)
+                          left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped,
+                          unusable=sel.unusable, train=0, val=0)
     used: set[str] = set()
     writer = FolderWriter(copy_images)
     written: set[Path] = set()

@@ -20,6 +20,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView,
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
 
+from labeler.core.records import WorkCounts
 from labeler.core.split import validation_paths
 from labeler.core.store import (IMAGE_STATUSES, IN_PROGRESS, MISSING, PRELABELED, REVIEWED, UNLABELED, UNREADABLE,
                                 ImageRecord, Project)
@@ -375,8 +376,7 @@ class ImageListPanel(QWidget):
 
     def count_text(self, with_shown: bool = True) -> str:
         total = self.model.total()
-        done = self.model.counts[REVIEWED]
-        text = f"reviewed {done:,} / {total:,}"
+        text = WorkCounts.of(self.model.counts).text()  # unreadable and missing files are not work
         if with_shown and self.model.shown() != total:
             text += f"  ·  {self.model.shown():,} shown"
         return text

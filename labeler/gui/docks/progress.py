@@ -45,6 +45,8 @@ def round_rows(progress: Progress) -> list[list[str]]:
 def pace_text(progress: Progress) -> str:
     """'N of M images reviewed' and, when seconds are known, the time left at the current pace."""
     text = f"{progress.images_reviewed} of {counted(progress.images_total, 'image')} reviewed"
+    if progress.work.apart():  # files nobody can review are no work left
+        text += f" ({progress.work.apart()}, not counted)"
     timed = [(r.seconds_per_image, r.images_reviewed) for r in progress.rounds if r.seconds_per_image]
     if progress.baseline.seconds_per_image:
         timed.append((progress.baseline.seconds_per_image, progress.baseline.images_reviewed))

@@ -220,3 +220,19 @@ def test_the_italic_mark_is_the_split_training_makes(qtbot, project):
     _classes, samples, _dropped = snapshot(project)
     _train, val = split_samples(samples)
     assert italic == {s.path for s in val} and len(italic) == 1
+
+
+def test_unreadable_images_are_counted_apart_from_the_work(qtbot, project):
+    model = ImageListModel(project)
+    panel = ImageListPanel(model)
+    qtbot.addWidget(panel)
+    bad = ids(project)[:2]
+    for i in bad:
+        project.mark_unreadable(i, "cannot identify image file")
+    model.refresh(bad)
+    model.flush()
+    assert panel.count_label.text() == "reviewed 0 / 8  ·  8 to review, 2 unreadable"
+    project.set_reviewed(ids(project)[2:4])
+    model.refresh(ids(project)[2:4])
+    model.flush()
+    assert panel.count_text(with_shown=False) == "reviewed 2 / 8  ·  6 to review, 2 unreadable"
