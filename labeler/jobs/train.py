@@ -4,7 +4,9 @@ over pre-labeling?
 Both `labeler train` and the window's Fine-tune panel call these. The policy (issue 15, items 4-5):
 a run becomes the pre-labeling model only when it beats the current one on the same validation
 images (the current model is scored on the new run's validation split), or when the user says so;
-a model that scored 0 is never offered as an improvement.
+a model that scored 0 is never offered as an improvement, and the first trained model takes over
+only from MIN_USEFUL_MAP50 up: below it, it would pre-label almost nothing worth keeping (a run
+on a handful of images scores about 0.06), so the user is told how to use it anyway instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from labeler.core.words import counted
 #: below these, training starts but says the result will be poor
 ADVISED_IMAGES = 10
 ADVISED_BOXES_PER_CLASS = 10
+#: the least validation mAP@0.5 at which a project's first trained model replaces what pre-labels
+#: now (COCO weights, or nothing): below it most of its boxes would be rejected or missing
+MIN_USEFUL_MAP50 = 0.2
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,11 @@ def decide(project, checkpoint: str | None, new_map50: float | None, run_id: int
     current = ModelChoice.from_setting(project.get_setting(SETTING_MODEL))
     current_path = current.resolve_path(project.root) if current and current.kind == "checkpoint" else None
     if current_path is None or not current_path.is_file():
+        if new_map50 < MIN_USEFUL_MAP50:
+            return Decision(False, f"It scored mAP@0.5 {new_map50:.3f} on its validation images, below "
+                            f"{MIN_USEFUL_MAP50:.2f}, so it would pre-label almost nothing useful: pre-labeling stays "
+                            "as it was. Review more images and train again, or use it anyway: " + _use_anyway(checkpoint),
+                            new_map50)
         return Decision(True, f"It is now the pre-labeling model (mAP@0.5 {new_map50:.3f}; "
                         "the project had no trained model yet).", new_map50)
     if Path(checkpoint).resolve() == current_path.resolve():
@@ -98,6 +108,12 @@ def decide(project, checkpoint: str | None, new_map50: float | None, run_id: int
     return Decision(False, f"The current pre-labeling model ({current.path}) is better on the same validation "
                     f"images: mAP@0.5 {cur:.3f} against {new_map50:.3f} ({cur - new_map50:.3f} more), so it stays. "
                     "Use the new one anyway with --use (or the panel's button).", new_map50, cur)
+
+
+def _use_anyway(checkpoint: str) -> str:
+    """How to pre-label with a run the rule did not switch to, in both front ends' words."""
+    return (f'select the run under Past runs and press "Use for pre-labeling" (Fine-tune panel), or run '
+            f"`labeler prelabel FOLDER --checkpoint {checkpoint}` (`labeler train --use` switches when it ends).")
 
 
 def score_current(project, current_path: Path, run_id: int | None, device: str = "auto") -> float | None:

@@ -85,6 +85,28 @@ def test_space_accepts_the_image_and_goes_to_the_next_to_review(qtbot, window, p
     assert window.current_image_id() not in (first, second, third)
 
 
+def test_space_on_an_image_without_boxes_says_it_is_a_negative_and_undo_takes_it_back(qtbot, window, project):
+    first, second, *_ = [im.id for im in project.images()]
+    window.go_to_image(first)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Space)
+    assert project.image(first).reviewed and window.current_image_id() == second
+    assert window.statusBar().currentMessage() == ("Marked reviewed with no boxes: a negative example "
+                                                   "(Ctrl+Z to undo).")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not project.image(first).reviewed
+    # a prediction hidden by the threshold is removed, and the message says so too
+    window.go_to_image(second)
+    car = project.categories()[0]
+    low = project.add_box(second, car.id, 5, 5, 30, 30, source=SOURCE_MODEL, score=0.01, state=PREDICTED)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Space)
+    assert project.image(second).reviewed and project.boxes(second) == []
+    assert "a negative example; 1 hidden prediction (below" in window.statusBar().currentMessage()
+    window.undo_stack.undo()
+    assert not project.image(second).reviewed and [b.id for b in project.boxes(second)] == [low.id]
+
+
 def test_shortcuts_dialog_lists_space_and_tab_and_esc_closes_it_focus_back_on_canvas(qtbot, window):
     qtbot.keyClick(window.canvas, Qt.Key.Key_F1)
     dlg = next(w for w in QApplication.topLevelWidgets() if isinstance(w, ShortcutsDialog) and w.isVisible())

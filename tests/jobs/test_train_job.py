@@ -52,7 +52,12 @@ def test_policy_keeps_the_better_model_and_never_offers_a_zero(tmp_path, monkeyp
         assert not job.decide(p, None, None, None).use
         zero = job.decide(p, "x.pth", 0.0, 1)
         assert not zero.use and "scored 0" in zero.message
-        first = job.decide(p, "x.pth", 0.2, 1)
+        poor = job.decide(p, "x.pth", 0.06, 1)  # the project's first model, but nearly useless
+        assert not poor.use and "mAP@0.5 0.060 on its validation images, below 0.20" in poor.message
+        assert '"Use for pre-labeling"' in poor.message and "--checkpoint x.pth" in poor.message
+        assert job.decide(p, "x.pth", 0.06, 1, force=True).use  # asked for: used
+        assert p.get_setting(MODEL) is None
+        first = job.decide(p, "x.pth", job.MIN_USEFUL_MAP50, 1)
         assert first.use and "no trained model yet" in first.message
         save_tiny_checkpoint(p.root / ".labeler/runs/1/best.pth")
         p.set_setting(MODEL, {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"})

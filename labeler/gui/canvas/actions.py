@@ -149,6 +149,11 @@ class BoxEditor:
         cmd = commands.ReviewImage(image_id, min_score)
         if not self.push(cmd):
             return False
+        if not self.project.boxes(image_id):  # a negative: said, since Space moves on at once
+            hidden = (f"; {counted(len(cmd.deleted), 'hidden prediction')} (below {min_score:.2f}) removed"
+                      if cmd.deleted else "")
+            self.say(f"Marked reviewed with no boxes: a negative example{hidden} (Ctrl+Z to undo).")
+            return True
         text = f"Reviewed: accepted {counted(len(cmd.accepted), 'prediction')}"
         if cmd.deleted:
             text += (f", removed {counted(len(cmd.deleted), 'hidden prediction')} (scored below {min_score:.2f});"

@@ -28,8 +28,9 @@ class FakeEngine:
     hold_at: (epoch, iteration) after which it waits for should_stop() (a Stop test's pause point).
     """
 
-    def __init__(self, epochs=2, iterations=4, fail: Exception | None = None, hold_at=None):
+    def __init__(self, epochs=2, iterations=4, fail: Exception | None = None, hold_at=None, map_step=0.2):
         self.epochs, self.iterations, self.fail, self.hold_at = epochs, iterations, fail, hold_at
+        self.map_step = map_step  # validation mAP@0.5 grows by this each epoch
         self.settings = None
         self.thread = None
         self.holding = threading.Event()
@@ -59,7 +60,7 @@ class FakeEngine:
                     break
             if stopped:
                 break
-            map50 = 0.2 * epoch
+            map50 = self.map_step * epoch
             ckpt = save_fake_checkpoint(project.root / ".labeler" / "runs" / str(run_id) / f"epoch-{epoch}.pth")
             if best is None or map50 > best:
                 best = map50
@@ -369,3 +370,13 @@ def test_the_panel_says_what_it_learns_from_and_switches_models_by_the_cli_rule(
     assert panel2.start()  # (the fake checkpoints hold no model): the first stays, and the panel says so
     qtbot.waitUntil(lambda: "could not be scored" in panel2.status_label.text(), timeout=30_000)
     assert project.get_setting("prelabel.model") == {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"}
+
+
+def test_a_nearly_useless_first_model_does_not_take_over_and_the_panel_says_how_to_use_it(qtbot, make_panel, project):
+    panel = make_panel(FakeEngine(epochs=2, iterations=2, map_step=0.03))  # best mAP@0.5 0.06
+    assert panel.start()
+    qtbot.waitUntil(lambda: "below 0.20" in panel.status_label.text(), timeout=30_000)
+    wait_idle(qtbot, panel)
+    text = panel.status_label.text()
+    assert "It scored mAP@0.5 0.060 on its validation images" in text and '"Use for pre-labeling"' in text
+    assert project.get_setting("prelabel.model") is None
