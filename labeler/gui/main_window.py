@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
         self.current_image_changed.connect(lambda _i: self._update_model_context())
         self.image_panel.view.selectionModel().selectionChanged.connect(lambda *_: self._update_model_context())
         self.train_panel.prelabel_requested.connect(self._prelabel_after_training)
+        self.prelabel_panel.said.connect(lambda text: self.statusBar().showMessage(text, 10000))  # P, dock hidden
         self.image_model.modelReset.connect(lambda: self.image_panel.select_image(self._current))
         self.signals.boxes_changed.connect(self.image_model.refresh)
         self.signals.runs_changed.connect(self.guide.refresh)

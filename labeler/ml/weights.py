@@ -17,6 +17,8 @@ import hashlib
 import os
 import re
 import shutil
+import socket
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -125,6 +127,27 @@ def offline_message(architecture_name: str, reason: str = "") -> str:
             f"\"Import weights file…\" / `labeler weights import FILE --model {architecture_name}`).")
 
 
+def in_words(reason: object) -> str:
+    """Why a connection failed, said for a person first, then the system's own words after it:
+    "No internet connection (the address could not be found): [Errno -2] Name or service not known"."""
+    detail = str(reason)
+    if isinstance(reason, socket.gaierror):
+        what = "No internet connection (the address could not be found)"
+    elif isinstance(reason, ConnectionRefusedError):
+        what = "The server refused the connection (nothing answers at that address)"
+    elif isinstance(reason, (TimeoutError, socket.timeout)) or "timed out" in detail:
+        what = "The server did not answer in time (a slow or missing internet connection)"
+    elif isinstance(reason, ssl.SSLError):
+        what = "The secure connection failed (a proxy, or the computer's clock or certificates)"
+    elif isinstance(reason, (ConnectionResetError, ConnectionAbortedError)):
+        what = "The connection was cut off"
+    elif isinstance(reason, OSError) and reason.errno in (101, 113, 65):  # network or host unreachable
+        what = "No internet connection (the network cannot be reached)"
+    else:
+        return detail
+    return f"{what}: {detail}"
+
+
 def _unlink(path: Path) -> None:
     try:
         path.unlink()
@@ -189,7 +212,7 @@ def download_steps(url: str, dest: str | os.PathLike, *, expected_hash: str | No
         raise
     except (urllib.error.URLError, OSError, ValueError) as exc:
         _unlink(partial)
-        reason = getattr(exc, "reason", None) or exc
+        reason = in_words(getattr(exc, "reason", None) or exc)
         if done:
             raise WeightsError(
                 f"The download of {dest.name} broke off after {done:,} bytes ({reason}); try again") from None

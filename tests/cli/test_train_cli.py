@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 
 from labeler.cli import main  # noqa: E402
 from labeler.core.store import Project  # noqa: E402
+from labeler.jobs import train as job  # noqa: E402
 
 from tests.ml.train_fixtures import make_project  # noqa: E402
 
@@ -37,7 +38,13 @@ def test_train_prints_epochs_and_makes_the_checkpoint_the_prelabeling_model(tmp_
     assert lines[0].startswith("epoch 1/2")
     assert f"Best checkpoint: {root.resolve() / '.labeler/runs/1/best.pth'}" in out
     with Project.open(root, readonly=True) as p:
-        assert p.get_setting("prelabel.model") == {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"}
+        best = p.runs()[0]["best_map"] or 0.0
+        if best >= job.MIN_USEFUL_MAP50:  # the project's first model, good enough: it pre-labels now
+            assert p.get_setting("prelabel.model") == {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"}
+        else:  # a tiny run scores near 0: it is kept, and the output says how to use it anyway
+            assert p.get_setting("prelabel.model") is None
+            assert "It scored 0 on its validation images" in out or (
+                "below 0.20, so it would pre-label almost nothing useful" in out and "--checkpoint" in out)
         assert p.runs()[0]["status"] == "finished"
 
 

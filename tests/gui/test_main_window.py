@@ -376,3 +376,25 @@ def test_threshold_is_per_project_and_ctrl_enter_says_what_it_removed(qtbot, win
     qtbot.addWidget(w2)
     assert w2.score_slider.value() == 50
     w2.close()
+
+
+def test_export_message_names_the_unreadable_files_it_left_out(qtbot, window, project, tmp_path):
+    (project.root / "broken.png").write_bytes(b"not a picture")
+    project.scan()
+    window.export_to(tmp_path / "out.json", all_images=True)
+    qtbot.waitUntil(lambda: len(window.infos) > 0, timeout=10000)
+    assert "Left out 1 unreadable image:\n  broken.png: " in window.infos[0]
+    assert window.count_label.text() == f"reviewed 0 / {N_IMAGES}  ·  {N_IMAGES} to review, 1 unreadable"
+
+
+def test_p_with_the_prelabel_dock_hidden_says_what_happened_in_the_status_bar(qtbot, window, project):
+    window.docks["Pre-label"].hide()
+    panel = window.prelabel_panel
+    panel._thread = object()  # a run in progress: P is refused, and says why where it can be seen
+    try:
+        panel.prelabel_current_action.trigger()
+    finally:
+        panel._thread = None
+    assert window.statusBar().currentMessage() == "Pre-label: A pre-labeling run is in progress; cancel it first."
+    panel._on_thread_progressed(1, 4, 0)  # progress and the result reach the status bar the same way
+    assert window.statusBar().currentMessage().startswith("Pre-label: 1 of 4 images")

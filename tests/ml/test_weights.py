@@ -147,6 +147,17 @@ def test_unreachable_server_gives_the_offline_message(torch_home, monkeypatch):
     assert str(torch_home / "hub" / "checkpoints" / "fasterrcnn_mobilenet_v3_large_320_fpn-907ea3f9.pth") in message
 
 
+def test_a_host_name_that_cannot_be_found_is_said_in_words_before_the_detail(server, torch_home):
+    port = server[0].rsplit(":", 1)[1]  # the local server's port, under a name no resolver knows
+    with pytest.raises(weights.WeightsError) as info:
+        weights.download_coco_weights(ARCH, url=f"http://no-such-host.invalid:{port}/x-907ea3f9.pth")
+    message = str(info.value)
+    assert "could not be downloaded (No internet connection (the address could not be found): [Errno" in message
+    assert "download.pytorch.org" in message  # and how to bring the file by hand
+    assert weights.in_words(ConnectionRefusedError(111, "Connection refused")).startswith("The server refused")
+    assert weights.in_words(ValueError("unknown url type")) == "unknown url type"
+
+
 def test_download_coco_weights_into_the_cache(server, torch_home, monkeypatch):
     url, handler = server
     body = weights_file_bytes()

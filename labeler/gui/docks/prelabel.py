@@ -65,6 +65,9 @@ def prelabel_run(project: Project, choice: ModelChoice, device: str, settings: P
 class PrelabelPanel(QWidget):
     #: a run ended: labeler.ml.predict.Summary
     run_finished = Signal(object)
+    #: the status line changed (start, progress, result, error): the window's status bar repeats it,
+    #: so P tells its outcome while this panel is hidden or tabbed behind another
+    said = Signal(str)
 
     def __init__(self, project: Project, signals: ProjectSignals, parent: QWidget | None = None):
         super().__init__(parent)
@@ -419,3 +422,4 @@ class PrelabelPanel(QWidget):
     def _say(self, text: str, error: bool = False) -> None:
         self.status_label.setStyleSheet("color: #c0392b;" if error else "")
         self.status_label.setText(text)
+        self.said.emit(f"Pre-label: {text}")
