@@ -130,3 +130,28 @@ def test_pace_text_leaves_unreadable_files_out_of_the_work(tmp_path):
         p.mark_unreadable(d, "the file is truncated")
         H.perform(p, commands.ReviewImage(a))
         assert pace_text(derive_rounds(p)) == "1 of 2 images reviewed (2 unreadable, not counted)"
+
+
+def test_the_timeline_leaves_room_for_its_date_labels(qtbot, tmp_path):
+    from PySide6.QtGui import QFontMetrics
+
+    from labeler.gui.docks.progress import ProgressPanel
+    from labeler.gui.project_signals import ProjectSignals
+
+    with Project.open(tmp_path) as p:
+        p.add_image_records([("a.jpg", 10, 10), ("b.jpg", 10, 10)])
+        for im in p.images():
+            H.perform(p, commands.ReviewImage(im.id))
+        panel = ProgressPanel(p, ProjectSignals(p))
+        qtbot.addWidget(panel)
+        panel.resize(300, 600)  # about the dock's width in a 1024 x 700 window
+        panel.show()
+        panel.show_progress(derive_rounds(p))
+        qtbot.waitUntil(lambda: bool(panel.timeline.axes()), timeout=2000)
+        (x,) = [a for a in panel.timeline.axes() if a.orientation() == Qt.Orientation.Horizontal]
+        assert x.format() == "HH:mm"  # reviews within a day: the time alone, short enough for 4 ticks
+        qtbot.waitUntil(lambda: panel.timeline_view.height() >= 150, timeout=2000)
+        # Qt elides a date label wider than its tick's share of the axis: each must fit whole
+        label = x.min().toString(x.format())
+        width = QFontMetrics(x.labelsFont()).horizontalAdvance(label)
+        assert width * x.tickCount() < panel.timeline.plotArea().width()
