@@ -36,6 +36,13 @@ PALETTE = (
 
 MIN_BOX_SIZE = 1.0  # pixels; boxes smaller than this in either side are degenerate
 
+# Box flags: one bit each in boxes.flags (schema version 3), kept from the files that carry them
+# and written back by the format that has them (docs/formats.md). Edits never change them.
+CROWD = 1  # COCO iscrowd: one box around a group of objects
+DIFFICULT = 2  # Pascal VOC difficult
+TRUNCATED = 4  # Pascal VOC truncated
+OCCLUDED = 8  # Pascal VOC occluded (CVAT, datumaro)
+
 
 class StoreError(LabelerError):
     """A request the store cannot satisfy; the message is meant for the user."""
@@ -111,6 +118,12 @@ class Box:
     state: str = HUMAN
     created_at: float = 0.0
     updated_at: float = 0.0
+    flags: int = 0  # CROWD | DIFFICULT | TRUNCATED | OCCLUDED
+
+    @property
+    def crowd(self) -> bool:
+        """A COCO crowd region: not one object, so training leaves it out (labeler.ml.dataset)."""
+        return bool(self.flags & CROWD)
 
     @property
     def width(self) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .history import HISTORY_SCHEMA, HISTORY_MIGRATION
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = [
     """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
@@ -59,5 +59,11 @@ SCHEMA = [
 # Version 2: predictions as proposed, time and edits per image (labeler.core.history).
 SCHEMA += HISTORY_SCHEMA
 
+# Version 3: each box's flags from the formats that carry them (records.CROWD, DIFFICULT, TRUNCATED,
+# OCCLUDED; one bit each), so a COCO crowd region or a VOC difficult box is written back as it came.
+# Every existing box gets 0, which is what its export wrote before.
+BOX_FLAGS_SCHEMA = ["ALTER TABLE boxes ADD COLUMN flags INTEGER NOT NULL DEFAULT 0"]
+SCHEMA += BOX_FLAGS_SCHEMA
+
 # Migrations: MIGRATIONS[v] upgrades a store at version v to v + 1 (all in one transaction).
-MIGRATIONS: dict[int, list[str]] = {1: HISTORY_SCHEMA + HISTORY_MIGRATION}
+MIGRATIONS: dict[int, list[str]] = {1: HISTORY_SCHEMA + HISTORY_MIGRATION, 2: BOX_FLAGS_SCHEMA}

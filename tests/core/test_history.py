@@ -98,8 +98,8 @@ def test_imported_predictions_count_as_model_imported(project, tmp_path):
 
 
 # The schema-1 tables exactly as the release before version 2 created them (the history module's
-# statements were appended to that list; nothing else changed).
-V1_SCHEMA = schema.SCHEMA[:len(schema.SCHEMA) - len(H.HISTORY_SCHEMA)]
+# statements, then version 3's box flags, were appended to that list; nothing else changed).
+V1_SCHEMA = schema.SCHEMA[:len(schema.SCHEMA) - len(H.HISTORY_SCHEMA) - len(schema.BOX_FLAGS_SCHEMA)]
 
 
 def test_schema_1_store_migrates_in_one_transaction_keeping_every_box(tmp_path):
@@ -125,7 +125,7 @@ def test_schema_1_store_migrates_in_one_transaction_keeping_every_box(tmp_path):
         preds = H.predictions(p)
         assert [(x.box_id, x.model, x.score) for x in preds] == [(2, "unknown", 0.6)]
         assert H.activity(p)[1].prelabel_model == "unknown"
-        assert p._query("SELECT value FROM meta WHERE key='schema_version'") == [("2",)]
+        assert p._query("SELECT value FROM meta WHERE key='schema_version'") == [(str(schema.SCHEMA_VERSION),)]
         # the new tables work after migration: a delete records a rejection
         C.DeleteBoxes([2]).redo(p)
         assert H.predictions(p)[0].fate == H.REJECTED

@@ -36,7 +36,8 @@ class FormatError(LabelerError):
 
 class ImportedBox(NamedTuple):
     """One box as a file gives it: pixels of the displayed image, or fractions of its width and
-    height when `normalized` (YOLO), before clipping. (A tuple: a 100,000-box import makes one each.)"""
+    height when `normalized` (YOLO), before clipping; `flags` as the store keeps them (records.CROWD,
+    DIFFICULT, TRUNCATED, OCCLUDED). (A tuple: a 100,000-box import makes one each.)"""
 
     category: str
     x1: float
@@ -44,6 +45,7 @@ class ImportedBox(NamedTuple):
     x2: float
     y2: float
     score: float | None = None
+    flags: int = 0
 
 
 @dataclass

@@ -8,10 +8,10 @@ reads back in them the same way. The original VOC devkit counts pixels from 1 an
 these tools' for the same box (xmax and ymax agree); labeler reads such a file as they do.
 
 Read: any element order, float coordinates, self-closing empty tags, `<size>` missing (the image's
-own size is used). `difficult`, `truncated` and `occluded` have no place in the store yet: the report
-says how many boxes carried them.
-Write: OUT/Annotations/*.xml with `<size>` as displayed, ImageSets/Main/train.txt and val.txt from the
-split fine-tuning uses, JPEGImages/ as links or copies.
+own size is used). `difficult`, `truncated` and `occluded` are kept as the box's flags
+(records.DIFFICULT, TRUNCATED, OCCLUDED) and the report counts them.
+Write: OUT/Annotations/*.xml with `<size>` as displayed and each box's three flags as 0 or 1,
+ImageSets/Main/train.txt and val.txt from the split fine-tuning uses, JPEGImages/ as links or copies.
 """
 
 from __future__ import annotations
@@ -23,11 +23,14 @@ from xml.parsers import expat
 from xml.sax.saxutils import escape
 
 from ..bulk import export_selection
+from ..records import DIFFICULT, OCCLUDED, TRUNCATED
 from ..store import Project
 from .common import (ExportReport, FolderWriter, FormatError, ImportData, ImportedBox, ImportedImage, ValSplit,
                      atomic_write, relative_to, split_names)
 
-FLAGS = ("difficult", "truncated", "occluded")
+#: the VOC elements kept as box flags, and their bits in the store
+FLAGS = {"difficult": DIFFICULT, "truncated": TRUNCATED, "occluded": OCCLUDED}
+_TRUE = ("1", "true", "True", "yes")
 
 
 class _Node:
@@ -110,7 +113,7 @@ def read_voc(path: str | os.PathLike, project_root: Path | None = None) -> Impor
     data.categories = list(classes)
     kept = [f"{k} ({n:,})" for k, n in flagged.items() if n]
     if kept:
-        data.skipped.append(f"Boxes marked {', '.join(kept)} were imported as plain boxes (the flags are not kept)")
+        data.skipped.append(f"Boxes marked {', '.join(kept)} keep the marks (a VOC export writes them back)")
     return data
 
 
@@ -157,10 +160,12 @@ def _read_file(f: Path, root: _Node, project_root: Path | None, flagged: dict) -
             if bb.find(tag) is None:
                 raise FormatError(f, f"<bndbox> lacks <{tag}>", bb.line)
         x1, y1, x2, y2 = (_number(bb, t, f) for t in ("xmin", "ymin", "xmax", "ymax"))
-        for k in FLAGS:
-            if obj.value(k) in ("1", "true", "True"):
+        flags = 0
+        for k, bit in FLAGS.items():
+            if obj.value(k) in _TRUE:
                 flagged[k] += 1
-        item.boxes.append(ImportedBox(name.strip(), x1, y1, x2, y2))
+                flags |= bit
+        item.boxes.append(ImportedBox(name.strip(), x1, y1, x2, y2, None, flags))
     return item
 
 
@@ -178,6 +183,7 @@ def export_voc(project: Project, out: str | os.PathLike, all_images: bool = Fals
     report = ExportReport(images=len(sel.images), classes=len(sel.categories),
                           left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped, train=0, val=0)
     ids = {"train": [], "val": []}
+    flags = sel.flags
     used: set[str] = set()
     writer = FolderWriter(copy_images)
     for im in sel.images:
@@ -188,10 +194,13 @@ def export_voc(project: Project, out: str | os.PathLike, all_images: bool = Fals
         used.add(key.lower())
         image_name = key + ext
         objects = []
-        for _bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
+        for bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
+            f = flags.get(bid, 0)
             objects.append(
                 f"  <object>\n    <name>{escape(names[cid])}</name>\n    <pose>Unspecified</pose>\n"
-                f"    <truncated>0</truncated>\n    <difficult>0</difficult>\n    <bndbox>\n"
+                f"    <truncated>{1 if f & TRUNCATED else 0}</truncated>\n"
+                f"    <difficult>{1 if f & DIFFICULT else 0}</difficult>\n"
+                f"    <occluded>{1 if f & OCCLUDED else 0}</occluded>\n    <bndbox>\n"
                 f"      <xmin>{_n(x1)}</xmin>\n      <ymin>{_n(y1)}</ymin>\n"
                 f"      <xmax>{_n(x2)}</xmax>\n      <ymax>{_n(y2)}</ymax>\n    </bndbox>\n  </object>\n")
         report.boxes += len(objects)
