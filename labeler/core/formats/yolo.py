@@ -15,7 +15,9 @@ negative; an image without a label file is left as it was.
 
 Write: OUT/data.yaml (`path`, `train`, `val`, `names` in the project's class order, so ids stay
 stable while the classes do not change), images/{train,val} as links (or copies) and
-labels/{train,val} with six decimals, split as fine-tuning splits.
+labels/{train,val} with six decimals, split as fine-tuning splits. COCO crowd regions
+(records.CROWD) are left out and counted, as Ultralytics' own COCO converter leaves them out: YOLO
+has no mark for them, and a box around a crowd would train as one object.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from ..bulk import export_selection
 from ..images import IMAGE_EXTENSIONS
+from ..records import CROWD
 from ..store import Project
 from ..words import counted
 from .common import (ExportReport, FolderWriter, FormatError, ImportData, ImportedBox, ImportedImage, ValSplit,
@@ -300,6 +303,8 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
     used: set[str] = set()
     writer = FolderWriter(copy_images)
     written: set[Path] = set()
+    crowd = {bid for bid, f in sel.flags.items() if f & CROWD}
+    crowds = 0
     for im in sel.images:
         side = sides[im.path]
         stem, ext = posixpath.splitext(im.path)
@@ -308,7 +313,10 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
         used.add(f"{side}/{stem}".lower())
         W, H = float(im.width), float(im.height)
         lines = []
-        for _bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
+        for bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
+            if bid in crowd:
+                crowds += 1
+                continue
             lines.append(f"{index[cid]} {_num((x1 + x2) / 2 / W)} {_num((y1 + y2) / 2 / H)} "
                          f"{_num((x2 - x1) / W)} {_num((y2 - y1) / H)}\n")
         report.boxes += len(lines)
@@ -329,6 +337,8 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
     if stale:  # never deleted: they may be the user's; but Ultralytics would train on them
         report.notes.append(f"{counted(len(stale), 'label file')} in {out / 'labels'} were not written by this export "
                             f"(e.g. {stale[0].relative_to(out)}); remove them, or export to an empty folder")
+    if crowds:
+        report.notes.append(f"Left out {counted(crowds, 'crowd region')} (COCO iscrowd): YOLO has no mark for them")
     if report.val == 0 and report.train:
         report.notes.append("No image fell in the validation split; Ultralytics needs at least one in images/val")
     return report
