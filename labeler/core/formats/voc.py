@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import posixpath
 from pathlib import Path
+from xml.etree import ElementTree
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
@@ -34,10 +35,16 @@ _TRUE = ("1", "true", "True", "yes")
 
 
 class _Node:
+    """An element of the slow tree (`_parse`), with the few ElementTree methods `_read_file` uses
+    and the line it starts on."""
+
     __slots__ = ("tag", "text", "children", "line")
 
     def __init__(self, tag: str, line: int):
         self.tag, self.text, self.children, self.line = tag, "", [], line
+
+    def __iter__(self):
+        return iter(self.children)
 
     def find(self, tag: str) -> "_Node | None":
         for c in self.children:
@@ -45,13 +52,14 @@ class _Node:
                 return c
         return None
 
-    def value(self, tag: str) -> str:
+    def findtext(self, tag: str) -> str | None:
         node = self.find(tag)
-        return node.text.strip() if node is not None else ""
+        return node.text if node is not None else None
 
 
 def _parse(path: Path) -> _Node:
-    """A small tree with a line number on every element, so errors can name the line."""
+    """A small tree with a line number on every element, so errors can name the line. About 5x
+    slower than ElementTree's C parser, so it reads only a file that `_fast_parse` found wrong."""
     parser = expat.ParserCreate()
     stack: list[_Node] = []
     root: list[_Node] = []
@@ -79,6 +87,42 @@ def _parse(path: Path) -> _Node:
     return root[0]
 
 
+def _fast_parse(path: Path):
+    """ElementTree's C parser: no line numbers, so any problem it or `_read_file` finds sends the
+    file through `_parse` again, whose message names the line."""
+    try:
+        return ElementTree.parse(path).getroot()
+    except (ElementTree.ParseError, OSError) as exc:
+        raise FormatError(path, str(exc)) from None
+
+
+def _value(node, tag: str) -> str:
+    return (node.findtext(tag) or "").strip()
+
+
+def _line(node) -> int | None:
+    return getattr(node, "line", None)
+
+
+def _load(f: Path, project_root: Path | None, in_folder: bool) -> tuple[ImportedImage | None, dict]:
+    """One file's image (None for an XML in a folder that is no VOC annotation) and its flag counts.
+    The fast parser first; the line-numbering one for a file it cannot read as VOC, so that the
+    error names the line (and a namespaced root is judged by the parser that ignores namespaces)."""
+    for parse in (_fast_parse, _parse):
+        counts = dict.fromkeys(FLAGS, 0)
+        try:
+            root = parse(f)
+            if root.tag != "annotation" and parse is _fast_parse:
+                raise FormatError(f, "not an <annotation>")
+            if root.tag != "annotation" and in_folder:  # some other XML in the folder
+                return None, counts
+            return _read_file(f, root, project_root, counts), counts
+        except FormatError:
+            if parse is _parse:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def is_voc(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -97,12 +141,14 @@ def read_voc(path: str | os.PathLike, project_root: Path | None = None) -> Impor
     flagged = {k: 0 for k in FLAGS}
     classes: dict[str, None] = {}
     other = 0
+    in_folder = path.is_dir()
     for f in files:
-        root = _parse(f)
-        if root.tag != "annotation" and path.is_dir():  # some other XML in the folder
+        item, counts = _load(f, project_root, in_folder)
+        if item is None:
             other += 1
             continue
-        item = _read_file(f, root, project_root, flagged)
+        for k, n in counts.items():
+            flagged[k] += n
         for b in item.boxes:
             classes.setdefault(b[0])
         data.images.append(item)
@@ -117,25 +163,28 @@ def read_voc(path: str | os.PathLike, project_root: Path | None = None) -> Impor
     return data
 
 
-def _number(node: _Node, tag: str, path: Path) -> float:
-    raw = node.value(tag)
+def _number(node, tag: str, path: Path) -> float:
+    raw = _value(node, tag)
     try:
         return float(raw)
     except ValueError:
-        raise FormatError(path, f"<{tag}> must be a number, found {raw!r}", (node.find(tag) or node).line) from None
+        child = node.find(tag)
+        raise FormatError(path, f"<{tag}> must be a number, found {raw!r}",
+                          _line(child if child is not None else node)) from None
 
 
-def _read_file(f: Path, root: _Node, project_root: Path | None, flagged: dict) -> ImportedImage:
+def _read_file(f: Path, root, project_root: Path | None, flagged: dict) -> ImportedImage:
+    """One parsed file (an ElementTree element or a `_Node`) as an image with its boxes."""
     if root.tag != "annotation":
-        raise FormatError(f, f"the root element is <{root.tag}>, not <annotation>", root.line)
-    filename = root.value("filename")
+        raise FormatError(f, f"the root element is <{root.tag}>, not <annotation>", _line(root))
+    filename = _value(root, "filename")
     names = []
     rel_xml = relative_to(f, project_root) if project_root else None
-    stated = root.value("path").replace("\\", "/")
+    stated = _value(root, "path").replace("\\", "/")
     if stated and not stated.startswith("/") and ":" not in stated:  # a relative <path> (labeler's own)
         names.append(stated)
     if filename:
-        folder = root.value("folder")
+        folder = _value(root, "folder")
         if rel_xml is not None:  # the image beside the XML (labelImg)
             names.append(posixpath.join(posixpath.dirname(rel_xml), filename).lstrip("/"))
         if folder:
@@ -147,22 +196,22 @@ def _read_file(f: Path, root: _Node, project_root: Path | None, flagged: dict) -
     item = ImportedImage(tuple(dict.fromkeys(n for n in names if n and not n.startswith(("/", "..")))),
                          source=str(f))
     size = root.find("size")
-    if size is not None and size.value("width") and size.value("height"):
+    if size is not None and _value(size, "width") and _value(size, "height"):
         item.width, item.height = _number(size, "width", f), _number(size, "height", f)
-    for obj in (c for c in root.children if c.tag == "object"):
-        name = obj.value("name")
+    for obj in (c for c in root if c.tag == "object"):
+        name = _value(obj, "name")
         if not name:
-            raise FormatError(f, "<object> without a <name>", obj.line)
+            raise FormatError(f, "<object> without a <name>", _line(obj))
         bb = obj.find("bndbox")
         if bb is None:
-            raise FormatError(f, f"<object> {name!r} has no <bndbox>", obj.line)
+            raise FormatError(f, f"<object> {name!r} has no <bndbox>", _line(obj))
         for tag in ("xmin", "ymin", "xmax", "ymax"):
             if bb.find(tag) is None:
-                raise FormatError(f, f"<bndbox> lacks <{tag}>", bb.line)
+                raise FormatError(f, f"<bndbox> lacks <{tag}>", _line(bb))
         x1, y1, x2, y2 = (_number(bb, t, f) for t in ("xmin", "ymin", "xmax", "ymax"))
         flags = 0
         for k, bit in FLAGS.items():
-            if obj.value(k) in _TRUE:
+            if _value(obj, k) in _TRUE:
                 flagged[k] += 1
                 flags |= bit
         item.boxes.append(ImportedBox(name.strip(), x1, y1, x2, y2, None, flags))
@@ -170,15 +219,15 @@ def _read_file(f: Path, root: _Node, project_root: Path | None, flagged: dict) -
 
 
 def _n(v: float) -> str:
-    r = round(v, 2)
-    return str(int(r)) if r.is_integer() else f"{r:.2f}".rstrip("0")
+    """Two decimals at most, none for a whole number ("12", "12.5", "12.25")."""
+    return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
 def export_voc(project: Project, out: str | os.PathLike, all_images: bool = False, copy_images: bool = False,
                val_split: ValSplit | None = None) -> ExportReport:
     out = Path(out)
     sel = export_selection(project, all_images)
-    names = {c.id: c.name for c in sel.categories}
+    names = {c.id: escape(c.name) for c in sel.categories}
     sides = split_names((im.path for im in sel.images), val_split)
     report = ExportReport(images=len(sel.images), classes=len(sel.categories),
                           left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped, train=0, val=0)
@@ -186,6 +235,9 @@ def export_voc(project: Project, out: str | os.PathLike, all_images: bool = Fals
     flags = sel.flags
     used: set[str] = set()
     writer = FolderWriter(copy_images)
+    # Strings, not Paths, for the 20,000 files of a 10,000-image export (see FolderWriter).
+    annotations_at, images_at = os.path.join(out, "Annotations", ""), os.path.join(out, "JPEGImages", "")
+    root = str(project.root)
     for im in sel.images:
         stem, ext = posixpath.splitext(im.path)
         key = stem.replace("/", "__")  # VOC is flat: sub/a.jpg becomes sub__a
@@ -197,7 +249,7 @@ def export_voc(project: Project, out: str | os.PathLike, all_images: bool = Fals
         for bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
             f = flags.get(bid, 0)
             objects.append(
-                f"  <object>\n    <name>{escape(names[cid])}</name>\n    <pose>Unspecified</pose>\n"
+                f"  <object>\n    <name>{names[cid]}</name>\n    <pose>Unspecified</pose>\n"
                 f"    <truncated>{1 if f & TRUNCATED else 0}</truncated>\n"
                 f"    <difficult>{1 if f & DIFFICULT else 0}</difficult>\n"
                 f"    <occluded>{1 if f & OCCLUDED else 0}</occluded>\n    <bndbox>\n"
@@ -208,8 +260,8 @@ def export_voc(project: Project, out: str | os.PathLike, all_images: bool = Fals
                f"  <path>{escape(im.path)}</path>\n  <source><database>labeler</database></source>\n"
                f"  <size>\n    <width>{im.width}</width>\n    <height>{im.height}</height>\n    <depth>3</depth>\n"
                f"  </size>\n  <segmented>0</segmented>\n" + "".join(objects) + "</annotation>\n")
-        writer.text(out / "Annotations" / f"{key}.xml", xml)
-        writer.image(project.image_path(im), out / "JPEGImages" / image_name)
+        writer.text(f"{annotations_at}{key}.xml", xml)
+        writer.image(os.path.join(root, im.path), images_at + image_name)
         side = sides[im.path]
         ids[side].append(key)
         setattr(report, side, getattr(report, side) + 1)

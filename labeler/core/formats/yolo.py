@@ -287,10 +287,6 @@ def _read_label_file(path: Path, names: dict[int, str], as_predictions: bool) ->
 
 
 # ---------------------------------------------------------------------- export
-def _num(v: float) -> str:
-    return f"{min(max(v, 0.0), 1.0):.6f}"
-
-
 def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = False, copy_images: bool = False,
                 val_split: ValSplit | None = None) -> ExportReport:
     """Write a folder `yolo detect train data=OUT/data.yaml` accepts."""
@@ -302,9 +298,12 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
                           left_out_images=sel.left_out_images, left_out_boxes=sel.left_out_boxes, dropped=sel.dropped, train=0, val=0)
     used: set[str] = set()
     writer = FolderWriter(copy_images)
-    written: set[Path] = set()
+    written: set[str] = set()
     crowd = {bid for bid, f in sel.flags.items() if f & CROWD}
     crowds = 0
+    # Strings, not Paths, for the 20,000 files of a 10,000-image export (see FolderWriter).
+    labels_at, images_at, root = os.path.join(out, "labels", ""), os.path.join(out, "images", ""), str(project.root)
+    boxes_of = sel.boxes
     for im in sel.images:
         side = sides[im.path]
         stem, ext = posixpath.splitext(im.path)
@@ -312,17 +311,15 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
             stem = f"{stem}_{ext.lstrip('.')}"
         used.add(f"{side}/{stem}".lower())
         W, H = float(im.width), float(im.height)
-        lines = []
-        for bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
-            if bid in crowd:
-                crowds += 1
-                continue
-            lines.append(f"{index[cid]} {_num((x1 + x2) / 2 / W)} {_num((y1 + y2) / 2 / H)} "
-                         f"{_num((x2 - x1) / W)} {_num((y2 - y1) / H)}\n")
+        # Every box is inside its image (core.truth clips it), so each number is in 0..1 already.
+        lines = [f"{index[cid]} {(x1 + x2) / 2 / W:.6f} {(y1 + y2) / 2 / H:.6f} {(x2 - x1) / W:.6f} {(y2 - y1) / H:.6f}\n"
+                 for bid, cid, x1, y1, x2, y2 in boxes_of.get(im.id, ()) if bid not in crowd]
+        crowds += len(boxes_of.get(im.id, ())) - len(lines)
         report.boxes += len(lines)
-        writer.text(out / "labels" / side / f"{stem}.txt", "".join(lines))
-        written.add(out / "labels" / side / f"{stem}.txt")
-        writer.image(project.image_path(im), out / "images" / side / f"{stem}{ext}")
+        label = f"{labels_at}{side}/{stem}.txt"
+        writer.text(label, "".join(lines))
+        written.add(label)
+        writer.image(os.path.join(root, im.path), f"{images_at}{side}/{stem}{ext}")
         setattr(report, side, getattr(report, side) + 1)
     yaml = _yaml()
     doc = {"path": str(out.resolve()), "train": "images/train", "val": "images/val",
@@ -333,7 +330,7 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
     atomic_write(out / "data.yaml", "# Written by labeler; train with: yolo detect train data=data.yaml\n"
                  + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     report.written.append(str(out / "data.yaml"))
-    stale = [p for p in (out / "labels").rglob("*.txt") if p not in written]
+    stale = [p for p in (out / "labels").rglob("*.txt") if str(p) not in written]
     if stale:  # never deleted: they may be the user's; but Ultralytics would train on them
         report.notes.append(f"{counted(len(stale), 'label file')} in {out / 'labels'} were not written by this export "
                             f"(e.g. {stale[0].relative_to(out)}); remove them, or export to an empty folder")
