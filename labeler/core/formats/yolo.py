@@ -86,17 +86,19 @@ def read_yolo(path: str | os.PathLike, project_root: Path | None = None,
         pairs = [(None, lab) for lab in labels]
     else:
         pairs = []
+        files = _FileSet()  # one listing per label folder instead of a stat per image
         for img in images:
-            lab = label_path(img)
-            if lab.is_file():
-                pairs.append((img, lab))
+            lab = _label_file(str(img))
+            if lab in files:
+                pairs.append((img, Path(lab)))
             elif img.with_suffix(".txt").is_file():  # Darknet keeps labels beside images
                 pairs.append((img, img.with_suffix(".txt")))
             else:
                 without_labels += 1
+    bases = (os.path.abspath(root), os.path.abspath(config.parent))
     for img, lab in pairs:
         item = _read_label_file(lab, names, as_predictions)
-        item.names = _candidates(img, lab, config.parent, root)
+        item.names = _candidates(img, lab, bases)
         data.images.append(item)
     if without_labels:
         data.skipped.append(f"{without_labels} listed images have no label file; they were left as they were")
@@ -105,25 +107,60 @@ def read_yolo(path: str | os.PathLike, project_root: Path | None = None,
 
 def label_path(image: Path) -> Path:
     """Ultralytics' rule: the last /images/ in the path becomes /labels/, the extension .txt."""
-    parts = list(image.parts)
-    for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == "images":
-            parts[i] = "labels"
-            break
-    return Path(*parts).with_suffix(".txt")
+    return Path(_label_file(str(image)))
 
 
-def _candidates(img: Path | None, lab: Path, dataset: Path, root: Path) -> tuple[str, ...]:
+_IMAGES, _LABELS = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+
+
+def _label_file(image: str) -> str:
+    """label_path on strings (Ultralytics' img2label_paths, in its very words)."""
+    return _LABELS.join(image.rsplit(_IMAGES, 1)).rsplit(".", 1)[0] + ".txt"
+
+
+class _FileSet:
+    """`path in files`: is it a file? Each folder is listed once (10,000 label files in a few
+    folders: a few listings instead of 10,000 stat calls)."""
+
+    def __init__(self):
+        self._folders: dict[str, set[str]] = {}
+
+    def __contains__(self, path: str) -> bool:
+        folder, name = os.path.split(path)
+        names = self._folders.get(folder)
+        if names is None:
+            try:
+                with os.scandir(folder) as it:
+                    names = {e.name for e in it if e.is_file()}
+            except OSError:
+                names = set()
+            self._folders[folder] = names
+        return name in names
+
+
+def _relative(path: str, base: str) -> str | None:
+    """`path` (absolute) relative to the absolute folder `base`, with forward slashes, or None."""
+    if ".." in path or "/./" in path or "//" in path:  # not normalised: let relative_to do it
+        return relative_to(Path(path), Path(base))
+    if path.startswith(base) and path[len(base):len(base) + 1] == os.sep:
+        return path[len(base) + 1:].replace(os.sep, "/")
+    return None
+
+
+def _candidates(img: Path | None, lab: Path, bases: tuple[str, str]) -> tuple[str, ...]:
+    """The names the image may have in the project: relative to the project (bases[0]), to the
+    dataset's folder (bases[1]), then its base name."""
     names = []
     if img is not None:
-        for base in (root, dataset):
-            rel = relative_to(img, base)
+        s = str(img.absolute()) if not img.is_absolute() else str(img)
+        for base in bases:
+            rel = _relative(s, base)
             if rel is not None:
                 names.append(rel)
         names.append(img.name)
     else:  # a bare label file: the image has its stem, beside it or in a mirrored images/ folder
-        for base in (root, dataset):
-            rel = relative_to(lab, base)
+        for base in bases:
+            rel = relative_to(lab, Path(base))
             if rel is not None:
                 stem = posixpath.splitext(rel)[0]
                 names.append(stem)
@@ -251,9 +288,22 @@ def _darknet_path(raw: str, config: Path) -> Path:
 def _read_label_file(path: Path, names: dict[int, str], as_predictions: bool) -> ImportedImage:
     item = ImportedImage((), normalized=True, source=str(path))
     lo, hi = -TOLERANCE, 1 + TOLERANCE
+    boxes = item.boxes
+    by_text = {str(k): v for k, v in names.items()}  # "3" -> name: the usual class id needs no float()
     for n, line in enumerate(_lines(path), 1):
         parts = line.split()
         if not parts:
+            continue
+        name = by_text.get(parts[0])
+        if len(parts) == 5 and name is not None:  # the usual line, `class cx cy w h`: its fast path
+            try:
+                cx, cy, w, h = float(parts[1]), float(parts[2]), float(parts[3]), float(parts[4])
+            except ValueError:
+                raise FormatError(path, f"expected numbers, found {line.strip()!r}", n) from None
+            if not (lo <= cx <= hi and lo <= cy <= hi and 0 <= w <= hi and 0 <= h <= hi):  # nan fails too
+                raise FormatError(path, f"coordinates outside 0..1: {' '.join(parts[1:5])}"
+                                  if math.isfinite(cx + cy + w + h) else "coordinates must be finite numbers", n)
+            boxes.append((name, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, None, 0))
             continue
         try:
             values = [float(v) for v in parts]
