@@ -25,7 +25,7 @@ the best weights at every epoch's end with the elapsed time; the held-out scenes
 that interpreter (conf 0.001) and scored here with the same pycocotools code.
 
 Run: python benchmarks/time_to_accuracy.py [--minutes 10] [--seeds 3] [--domains shapes hard]
-     [--yolo-python /path/to/venv/bin/python] [--workdir DIR] [--threads N]
+     [--yolo-python /path/to/venv/bin/python] [--workdir DIR] [--threads N] [--settings JSON]
 Prints per minute: mean, worst and spread (max - min) over seeds of mAP@0.5 and mAP@[.5:.95];
 with YOLO, both sides and the ratio labeler / YOLO of the means.
 """
@@ -178,8 +178,10 @@ def score_labeler_checkpoint(path: Path, held: list[dict], classes: tuple[str, .
                                  for b, s, lab in preds])
 
 
-def run_labeler(project_dir: Path, held: list[dict], classes, minutes: float, seed: int, keep: Path) -> list[tuple]:
-    """Train with labeler's defaults; [(minute, mAP@0.5, mAP)] for each whole minute (and the end)."""
+def run_labeler(project_dir: Path, held: list[dict], classes, minutes: float, seed: int, keep: Path,
+                overrides: dict | None = None) -> list[tuple]:
+    """Train with labeler's defaults (or them with `overrides`, to measure a lever);
+    [(minute, mAP@0.5, mAP)] for each whole minute (and the end)."""
     from labeler.ml.checkpoint import meta_path
     from labeler.ml.train import EpochEvent, TrainDone, TrainSettings, train
 
@@ -187,7 +189,7 @@ def run_labeler(project_dir: Path, held: list[dict], classes, minutes: float, se
     epochs = []  # (elapsed_s, copy of the best checkpoint so far)
     best = None
     with Project.open(project_dir) as project:
-        for event in train(project, TrainSettings(minutes=minutes, seed=seed)):
+        for event in train(project, TrainSettings(minutes=minutes, seed=seed, **(overrides or {}))):
             if isinstance(event, EpochEvent):
                 if event.is_best or best is None:
                     best = keep / f"epoch-{event.epoch}.pth"
@@ -315,6 +317,8 @@ def main(argv=None) -> int:
     ap.add_argument("--yolo-python", help="interpreter of a separate venv with ultralytics installed")
     ap.add_argument("--workdir", help="keep scenes and checkpoints here (default: a temporary folder, removed)")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    ap.add_argument("--settings", type=json.loads, default={},
+                    help='TrainSettings fields to change from the defaults, as JSON, to measure a lever: \'{"ema": true}\'')
     args = ap.parse_args(argv)
     if args.minutes <= 0 or args.seeds < 1:
         ap.error("--minutes must be above 0 and --seeds at least 1")
@@ -337,7 +341,8 @@ def main(argv=None) -> int:
                 n_boxes = sum(len(s["boxes"]) for s in held)
                 print(f"{domain}, seed {seed}: project {project_dir} ({N_TRAIN} train / {N_VAL} val), "
                       f"{N_HELD_OUT} held-out scenes with {n_boxes} boxes", flush=True)
-                ours.append(run_labeler(project_dir, held, classes, args.minutes, seed, folder / "labeler-checkpoints"))
+                ours.append(run_labeler(project_dir, held, classes, args.minutes, seed, folder / "labeler-checkpoints",
+                                        args.settings))
                 if args.yolo_python:
                     yolo.append(run_yolo(args.yolo_python, project_dir, held, classes, args.minutes, seed,
                                          folder / "yolo"))
