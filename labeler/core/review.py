@@ -35,11 +35,20 @@ def review_threshold(project) -> float:
     return float(rows[0][0]) if rows else DEFAULT_THRESHOLD
 
 
-def scores_by_image(project) -> dict[int, float]:
-    """The stored informativeness of every image a model pre-labeled."""
-    rows = project._query("SELECT image_id, informativeness FROM image_activity "
-                          "WHERE prelabel_model IS NOT NULL AND informativeness IS NOT NULL")
-    return {image_id: float(score) for image_id, score in rows}
+def scores_by_image(project, image_ids: Iterable[int] | None = None) -> dict[int, float]:
+    """The stored informativeness of every image a model pre-labeled (of `image_ids` only, when
+    given: the image list re-reads those an edit or a run touched)."""
+    sql = ("SELECT image_id, informativeness FROM image_activity "
+           "WHERE prelabel_model IS NOT NULL AND informativeness IS NOT NULL")
+    if image_ids is None:
+        return {image_id: float(score) for image_id, score in project._query(sql)}
+    out: dict[int, float] = {}
+    ids = list(image_ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        out.update((image_id, float(score)) for image_id, score in project._query(
+            f"{sql} AND image_id IN ({','.join('?' * len(chunk))})", chunk))
+    return out
 
 
 def image_informativeness(project, image_id: int) -> float | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Generator, Iterator, Sequence
 
 from labeler.core.images import ImageLoadError, load_image
-from labeler.core.informativeness import flip_disagreement, informativeness, mirror, needs_flip
+from labeler.core.informativeness import LOOK_BELOW, flip_disagreement, informativeness, mirror, needs_flip
 from labeler.core.review import review_threshold
 from labeler.core.runs import SETTING_PRELABEL_MODEL as SETTING_MODEL  # noqa: F401  (one key, in core)
 from labeler.core.words import counted
@@ -329,7 +329,10 @@ def predict_images(project, loaded: LoadedModel, image_ids: Sequence[int], label
 
     settings = settings or PredictionSettings()
     model = loaded.model
-    model.roi_heads.score_thresh = float(settings.score_threshold)
+    # the model reports boxes down to LOOK_BELOW: the informativeness counts them, only those at the
+    # score threshold or above are stored (a lower box never suppresses a higher one in the NMS)
+    keep = float(settings.score_threshold)
+    model.roi_heads.score_thresh = min(keep, LOOK_BELOW)
     model.roi_heads.nms_thresh = float(settings.nms_iou)
     model.roi_heads.detections_per_img = int(settings.max_boxes)
     batch_size = settings.resolved_batch_size(loaded.device)
@@ -387,12 +390,14 @@ def predict_images(project, loaded: LoadedModel, image_ids: Sequence[int], label
                 outputs = model(inputs)
                 flipped = model([t.flip(-1) for t in inputs]) if flip else [None] * len(inputs)
             for (image_id, tensor, sx, sy), out, fout in zip(batch, outputs, flipped):
-                items = _items(out, label_to_category, sx, sy)
+                every = _items(out, label_to_category, sx, sy)
+                items = [it for it in every if it[5] >= keep]
                 result = ImageResult(image_id, items)
-                scores = [it[5] for it in items]
+                scores = [it[5] for it in every]
                 if fout is not None:
                     width = tensor.shape[-1] * sx
-                    result.mirrored = mirror(_items(fout, label_to_category, sx, sy), width)
+                    result.mirrored = [it for it in mirror(_items(fout, label_to_category, sx, sy), width)
+                                       if it[5] >= keep]
                     result.informativeness = informativeness(
                         scores, threshold, flip=flip_disagreement(items, result.mirrored))
                 else:
