@@ -13,6 +13,7 @@ row, so the GUI thread can ask it at 100,000 images; `review_queue` builds the w
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Iterable, NamedTuple
 
@@ -68,7 +69,10 @@ def next_informative(project, exclude: int | None = None) -> int | None:
     from the top and stops at the first that waits: cheap on the GUI thread."""
     skip = -1 if exclude is None else exclude
     rows = project._query(
-        "SELECT i.id FROM image_activity a JOIN images i ON i.id = a.image_id "
+        # INDEXED BY + CROSS JOIN: walk the index from the top (ties sorted group by group), never
+        # sort every waiting image (what the planner picks otherwise)
+        "SELECT i.id FROM image_activity a INDEXED BY image_activity_informativeness CROSS JOIN images i "
+        "ON i.id = a.image_id "
         f"WHERE a.informativeness IS NOT NULL AND a.prelabel_model IS NOT NULL AND {_WAITING} "
         "ORDER BY a.informativeness DESC, i.path LIMIT 1", (skip,))
     if rows:
@@ -85,12 +89,18 @@ def review_order(project) -> str:
     return order if order in ORDERS else "file"
 
 
+@functools.lru_cache(maxsize=200_000)
+def _shuffled(path: str) -> str:
+    """The random order's key of a path (cached: "Next image to review" hashes every path left)."""
+    return hashlib.sha1(path.encode()).hexdigest()
+
+
 def sort_key(order: str, scores: dict[int, float]):
     """A key for (image id, path) pairs in `order`."""
     if order == "informative":
         return lambda item: (item[0] not in scores, -scores.get(item[0], 0.0), item[1])
     if order == "random":
-        return lambda item: (hashlib.sha1(item[1].encode()).hexdigest(), item[1])
+        return lambda item: (_shuffled(item[1]), item[1])
     return lambda item: item[1]
 
 
@@ -110,7 +120,32 @@ def review_queue(project, order: str | None = None) -> list[QueuedImage]:
     return sorted(images, key=sort_key(order, scores))
 
 
-def all_in_order(project, order: str) -> list[QueuedImage]:
-    """Every image (reviewed too) in a file or random order: where "next" starts from."""
-    images = [QueuedImage(*r) for r in project._query("SELECT id, path FROM images")]
-    return sorted(images, key=sort_key(order, {}))
+def next_to_review(project, current: int | None, order: str | None = None) -> int | None:
+    """The image "Next image to review" brings, without building the queue: in informative order
+    the most informative one left other than `current` (next_informative); in file or random order
+    the next one after `current` in that order, wrapping around. None when none is left.
+    File order is one indexed query; random hashes the paths of the images left (no sort)."""
+    order = order or review_order(project)
+    if order == "informative":
+        return next_informative(project, current)
+    skip = -1 if current is None else current
+    rows = project._query("SELECT path FROM images WHERE id = ?", (skip,))
+    here = rows[0][0] if rows else None
+    if order == "file":
+        if here is not None:
+            rows = project._query(f"SELECT i.id FROM images i WHERE {_WAITING} AND i.path > ? "
+                                  "ORDER BY i.path LIMIT 1", (skip, here))
+            if rows:
+                return rows[0][0]
+        rows = project._query(f"SELECT i.id FROM images i WHERE {_WAITING} ORDER BY i.path LIMIT 1", (skip,))
+        return rows[0][0] if rows else None
+    key = sort_key("random", {})
+    start = key((skip, here)) if here is not None else None
+    after = first = None
+    for item in project._query(f"SELECT i.id, i.path FROM images i WHERE {_WAITING}", (skip,)):
+        k = key(item)
+        if first is None or k < first[0]:
+            first = (k, item[0])
+        if start is not None and k > start and (after is None or k < after[0]):
+            after = (k, item[0])
+    return (after or first or (None, None))[1]

@@ -83,3 +83,33 @@ def test_next_informative_matches_the_queue_and_skips_the_image_shown(tmp_path):
         assert next_informative(p, exclude=ids["e.jpg"]) == ids["f.jpg"]
         p.set_reviewed(ids["e.jpg"])
         assert next_informative(p, exclude=ids["f.jpg"]) is None
+
+
+@pytest.mark.parametrize("order", ["file", "random", "informative"])
+def test_next_to_review_walks_the_queue_in_its_order(tmp_path, order):
+    from labeler.core.review import next_to_review
+
+    names = [f"im_{k:02d}.jpg" for k in range(12)]
+    p, dog, ids = _project(tmp_path, names)
+    with p:
+        for k, name in enumerate(names[:8]):
+            p.replace_predictions(ids[name], [(dog, 0, 0, 9, 9, 0.7)], model="m", informativeness=float(k % 3))
+        p.set_reviewed(ids["im_04.jpg"])
+        queue = [im.id for im in review_queue(p, order)]
+        if order == "informative":  # always the top of what is left
+            walked, current = [], None
+            while (current := next_to_review(p, current, order)) is not None:
+                walked.append(current)
+                p.set_reviewed(current)
+            assert walked == queue
+            return
+        walked, current = [], None
+        for _ in queue:
+            current = next_to_review(p, current, order)
+            walked.append(current)
+        assert walked == queue  # nothing reviewed meanwhile: each next one in turn
+        assert next_to_review(p, current, order) == queue[0]  # wraps around
+        assert next_to_review(p, ids["im_04.jpg"], order) in queue  # from a reviewed image too
+        for i in queue[1:]:
+            p.set_reviewed(i)
+        assert next_to_review(p, queue[0], order) is None  # only the one shown is left
