@@ -98,6 +98,8 @@ def test_imported_predictions_count_as_model_imported(project, tmp_path):
     import_coco(project, path, as_predictions=True)
     assert [(p.model, p.score) for p in H.predictions(project, [a.id])] == [("imported", 0.8)]
     assert H.activity(project)[a.id].prelabel_model == "imported"
+    # and a score for the review queue, from the scores the file brings
+    assert H.activity(project)[a.id].informativeness == pytest.approx(I.informativeness([0.8], 0.5))
 
 
 # The schema-1 tables exactly as the release before version 2 created them (the history module's

@@ -3,7 +3,6 @@
 
 import pytest
 
-from labeler.core import history as H
 from labeler.core import informativeness as I
 from labeler.core.review import image_informativeness, next_informative, review_queue
 from labeler.core.store import Project
@@ -54,16 +53,6 @@ def test_stored_at_prelabel_time_given_or_from_scores(tmp_path):
         assert image_informativeness(p, ids["c.jpg"]) is None  # never pre-labeled
         p.replace_predictions(ids["a.jpg"], [], model="coco:m")  # a rerun that found nothing
         assert image_informativeness(p, ids["a.jpg"]) == I.informativeness([], 0.5)
-
-
-def test_imported_predictions_get_a_score(tmp_path):
-    p, dog, ids = _project(tmp_path, ["a.jpg"])
-    with p, p.batch() as c:
-        c.execute("INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, "
-                  "updated_at) VALUES (?,?,0,0,9,9,'model',0.55,'predicted',0,0)", (ids["a.jpg"], dog))
-        H.tag_predictions(c, [ids["a.jpg"]], None, H.IMPORTED_MODEL)  # what an import does
-    with Project.open(tmp_path) as p:
-        assert image_informativeness(p, ids["a.jpg"]) == pytest.approx(I.informativeness([0.55], 0.5))
 
 
 def test_next_informative_matches_the_queue_and_skips_the_image_shown(tmp_path):
