@@ -346,6 +346,9 @@ class Project:
     def all_boxes(self, states: Sequence[str] | None = None) -> Iterator[Box]:
         return self._boxes.all(states)
 
+    def box_rows_with_fit(self, states: Sequence[str]) -> list[tuple]:
+        return self._boxes.rows_with_fit(states)
+
     def add_box(self, image_id: int, category_id: int, x1: float, y1: float, x2: float, y2: float, *,
                 source: str = SOURCE_HUMAN, score: float | None = None, state: str = HUMAN) -> Box:
         """Add a box (clipped to the image). Raises StoreError if it is degenerate after clipping."""
