@@ -408,6 +408,9 @@ class ImageListPanel(QWidget):
         self.sort_box = QComboBox()
         for key, words in SORTS.items():
             self.sort_box.addItem(words, key)
+        # as narrow as a short word: the longest choice must not widen the dock (the canvas keeps the room)
+        self.sort_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sort_box.setMinimumContentsLength(5)
         self.sort_box.setToolTip("Order of the list. Most informative first: the images the model is least sure "
                                  "of (the score after the name) first; it updates after each pre-labeling run")
         self.view = QListView()
