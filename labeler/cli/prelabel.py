@@ -13,7 +13,7 @@ import sys
 import time
 from itertools import islice
 
-from labeler.core.store import Project
+from labeler.cli.where import add_project_option, open_project
 from labeler.jobs.prelabel import SCOPES, UNLABELED_IMAGES
 from labeler.ml.device import DEVICE_CHOICES
 from labeler.ml.models import ARCHITECTURES, DEFAULT_ARCHITECTURE
@@ -64,7 +64,7 @@ def cmd_prelabel(args) -> int:
     project = None
     try:
         if rank == 0:
-            project = Project.open(args.folder)
+            project = open_project(args)
             from labeler.cli.io import _scan_with_progress
 
             _scan_with_progress(project)
@@ -86,7 +86,7 @@ def cmd_prelabel(args) -> int:
         if dist is not None:
             dist.barrier()  # rank 0 has scanned and created classes
             if rank != 0:
-                project = Project.open(args.folder, readonly=True)
+                project = open_project(args, readonly=True)
                 choice = _choose_model(args, project)
                 loaded = load_model(choice, project_root=project.root, weights=args.weights, device=device)
                 labels = _class_mapping(args, project, loaded, may_write=False)
@@ -203,6 +203,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "trained), else the COCO weights of " + DEFAULT_ARCHITECTURE + ". Under torchrun the images are "
         "sharded across ranks.")
     p.add_argument("folder", help="the image folder (project)")
+    add_project_option(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument("--model", choices=list(ARCHITECTURES), metavar="NAME",
                        help="torchvision COCO model: " + ", ".join(ARCHITECTURES))

@@ -1,10 +1,11 @@
-"""The project store: one SQLite file inside the image folder, written on every edit.
+"""The project store: one SQLite file, inside the image folder or apart from it, written on every edit.
 
 The folder is the project; `.labeler/project.sqlite` holds images, categories, boxes, settings and
 training runs; each table's queries live in its own module under core/tables/, and Project keeps
 one-line methods that delegate to them. Every public mutating method is one short transaction, so a killed process loses
 nothing that was committed. Paths are stored relative to the folder (forward slashes), so a moved
-folder still opens.
+folder still opens. The store may live apart from its images (`Project.open(folder, store=PATH)`,
+labeler.core.location: read-only media, two tasks over one folder); it records its image folder.
 
 One process writes a project at a time: `Project.open` takes an exclusive lock on
 `.labeler/lock`; a second writer gets ProjectLockedError. `readonly=True` skips the lock (info,
@@ -17,6 +18,7 @@ these into Qt signals.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -53,8 +55,11 @@ def data_dir(folder: str | os.PathLike) -> Path:
 class Project:
     """An image folder and its annotation store."""
 
-    def __init__(self, root: Path, conn: sqlite3.Connection, lock_handle, readonly: bool):
+    def __init__(self, root: Path, conn: sqlite3.Connection, lock_handle, readonly: bool,
+                 store_dir: Path | None = None):
         self.root = root
+        #: the store folder: project.sqlite, its lock, backups/ and runs/ (checkpoints)
+        self.store_dir = Path(store_dir) if store_dir is not None else root / DATA_DIR
         self._conn = conn
         self._lock_handle = lock_handle
         self.readonly = readonly
@@ -71,23 +76,44 @@ class Project:
 
     # ------------------------------------------------------------------ open / close
     @classmethod
-    def open(cls, folder: str | os.PathLike, *, readonly: bool = False, create: bool = True) -> "Project":
-        root = Path(folder).expanduser().resolve()
+    def open(cls, folder: str | os.PathLike | None, *, readonly: bool = False, create: bool = True,
+             store: str | os.PathLike | None = None, repoint: bool = False) -> "Project":
+        """Open (or create) the project of the image folder `folder`.
+
+        `store`: the store folder to use instead of `folder/.labeler` (labeler.core.location); with
+        `folder` None the store's recorded image folder is used, and ImagesFolderMissingError says
+        when it is gone. A store apart from its images opens only over the folder it records (a
+        StoreError says how to re-point it) unless `repoint` (location.relink)."""
+        from . import location
+
+        ddir = location.store_folder(store) if store is not None else None
+        if folder is None:
+            if ddir is None:
+                raise StoreError("No image folder and no project store given")
+            root = _recorded_folder(ddir)
+        else:
+            root = Path(folder).expanduser().resolve()
         if not root.is_dir():
             raise StoreError(f"{root} is not a folder")
-        ddir = root / DATA_DIR
+        if ddir is None:
+            ddir = root / DATA_DIR
         db_path = ddir / DB_NAME
         if readonly and not db_path.exists():
-            raise StoreError(f"{root} is not a labeler project yet (no {DATA_DIR}/{DB_NAME}); open it once to create one")
+            raise StoreError(f"{root} is not a labeler project yet (no {_shown(db_path, root)}); "
+                             "open it once to create one")
         lock = None
         if not readonly:
             if not db_path.exists() and not create:
-                raise StoreError(f"{root} is not a labeler project")
+                raise StoreError(f"{root} is not a labeler project" + ("" if store is None else f" at {ddir}"))
             try:
-                ddir.mkdir(exist_ok=True)
+                ddir.mkdir(exist_ok=True, parents=store is not None)
             except OSError as exc:
                 raise StoreError(f"Cannot create {ddir}: {exc.strerror or exc}") from None
-            lock = lock_project(ddir / LOCK_NAME)
+            try:
+                lock = lock_project(ddir / LOCK_NAME, name=str(root if store is None else ddir))
+            except OSError as exc:  # a store on read-only media: it can be read, not written
+                raise StoreError(f"Cannot write the project store in {ddir}: {exc.strerror or exc}. "
+                                 "It can still be read (labeler info, export).") from None
         conn = None
         try:
             uri = db_path.as_uri() + ("?mode=ro" if readonly else "")
@@ -97,11 +123,12 @@ class Project:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
             backup.check_store(conn, db_path)  # PRAGMA quick_check; raises DamagedStoreError
-            project = cls(root, conn, lock, readonly)
+            project = cls(root, conn, lock, readonly, store_dir=ddir)
             if not readonly:
                 project._migrate()
             else:
                 project._check_version()
+            project._check_images_folder(apart=store is not None, repoint=repoint)
         except (sqlite3.DatabaseError, StoreError) as exc:
             if conn is not None:
                 conn.close()
@@ -116,6 +143,22 @@ class Project:
             project.backups = backup.AutoBackup(conn, ddir, db_path=db_path)
             project.backups.now()  # logged, never raised, when it fails
         return project
+
+    def _check_images_folder(self, *, apart: bool, repoint: bool) -> None:
+        """Record the image folder in the store; refuse a store apart from its images opened over
+        another folder than the one it records (its own `.labeler` simply follows the folder)."""
+        from .location import IMAGES_FOLDER_SETTING
+
+        has_settings = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='settings'").fetchone()
+        recorded = self.get_setting(IMAGES_FOLDER_SETTING) if has_settings else None
+        if apart and recorded and not repoint and Path(recorded) != self.root:
+            gone = "" if Path(recorded).is_dir() else " (which is gone)"
+            raise StoreError(
+                f"The project {self.store_dir} belongs to the images in {recorded}{gone}, not {self.root}. "
+                f"If the images moved there: labeler relink --project {self.store_dir} {self.root}")
+        if not self.readonly and not repoint and recorded != str(self.root):
+            self.set_setting(IMAGES_FOLDER_SETTING, str(self.root))
 
     @property
     def is_open(self) -> bool:
@@ -146,7 +189,13 @@ class Project:
 
     @property
     def data_dir(self) -> Path:
-        return self.root / DATA_DIR
+        """The store folder (`root/.labeler` unless the store lives apart from its images)."""
+        return self.store_dir
+
+    @property
+    def apart(self) -> bool:
+        """True when the store is not the image folder's own `.labeler`."""
+        return self.store_dir != self.root / DATA_DIR
 
     def _version(self) -> int:
         has_meta = self._conn.execute(
@@ -403,6 +452,39 @@ class Project:
 
     def run(self, run_id: int) -> dict:
         return self._runs.get(run_id)
+
+
+def _recorded_folder(ddir: Path) -> Path:
+    """The image folder a store apart from its images records (ImagesFolderMissingError when gone)."""
+    from .location import IMAGES_FOLDER_SETTING, ImagesFolderMissingError
+
+    db_path = ddir / DB_NAME
+    if not db_path.is_file():
+        raise StoreError(f"{ddir} is not a labeler project store (no {DB_NAME} in it)")
+    try:
+        conn = sqlite3.connect(db_path.as_uri() + "?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key=?", (IMAGES_FOLDER_SETTING,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if backup.is_damage(exc):
+            raise backup.damaged_error(db_path, str(exc)) from None
+        raise StoreError(f"{db_path} is not a readable labeler store: {exc}") from None
+    if row is None:
+        raise StoreError(f"The project {ddir} does not record its image folder; open it with its images: "
+                         f"labeler --project {ddir} IMAGES")
+    folder = Path(json.loads(row[0]))
+    if not folder.is_dir():
+        raise ImagesFolderMissingError(ddir, folder)
+    return folder
+
+
+def _shown(db_path: Path, root: Path) -> str:
+    try:
+        return db_path.relative_to(root).as_posix()
+    except ValueError:
+        return str(db_path)
 
 
 def _storage_error(err: sqlite3.OperationalError) -> StoreError:

@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
+from labeler.core import location
 from labeler.core.backup import DamagedStoreError, restore_project
 from labeler.core.demo import DEMO_SETTING, default_demo_dir
 from labeler.core.store import DATA_DIR, DB_NAME, Project, ProjectLockedError, StoreError
@@ -22,6 +23,7 @@ from labeler.gui import gc_guard, settings
 from labeler.gui.background import BackgroundTask
 from labeler.gui.errors import ExceptionHook, setup_logging
 from labeler.gui.main_window import MainWindow, show_warning
+from labeler.gui.dialogs.project_location import ask_images_folder, ask_user_data_store, not_a_store
 from labeler.gui.dialogs.restore import ask_restore
 from labeler.gui.dialogs.start_screen import StartScreen
 
@@ -108,13 +110,42 @@ class Launcher(QObject):
         self._demo_progress: QProgressDialog | None = None
 
     def open_folder(self, folder: str | Path, scan: bool = True) -> bool:
-        """Open `folder` as a project in a new window; on failure say why and keep what is open."""
+        """Open `folder` as a project in a new window; on failure say why and keep what is open.
+
+        A project store folder (one holding project.sqlite: a recent project kept apart from its
+        images) opens with its recorded images. An image folder that cannot be written gets its
+        project in the user data folder, asked once, when it is made (labeler.core.location)."""
         folder = Path(folder).expanduser()
-        if self.window is not None and self.window.isVisible() and folder.resolve() == self.window.project.root:
+        if location.is_store_folder(folder):
+            return self.open_store(folder, scan)
+        loc = location.locate(folder)
+        if loc.kind == location.USER_DATA and not loc.exists:
+            if not ask_user_data_store(self.window, loc.images, loc.store):
+                return False
+        return self._open(loc.images, loc.store if loc.apart else None, scan)
+
+    def open_store(self, store: str | Path, scan: bool = True) -> bool:
+        """File > Open project…: the store at `store`, over the image folder it records."""
+        problem = not_a_store(str(store))
+        if problem:
+            self._fail("Not a project", problem)
+            return False
+        return self._open(None, Path(store).expanduser(), scan)
+
+    def new_project(self, images: str, store: str = "", scan: bool = True) -> bool:
+        """File > New project for a folder…: `images` with its project in `store` ('' : in the folder)."""
+        if not store:
+            return self.open_folder(images, scan)
+        return self._open(Path(images).expanduser(), Path(store).expanduser(), scan)
+
+    def _open(self, folder: Path | None, store: Path | None, scan: bool) -> bool:
+        current = self.window.project if self.window is not None and self.window.isVisible() else None
+        wanted = location.store_folder(store) if store is not None else (folder.resolve() / DATA_DIR)
+        if current is not None and current.data_dir == wanted:
             self.window.raise_()
             return True
         try:
-            project = Project.open(folder)
+            project = Project.open(folder, store=store)
         except ProjectLockedError as exc:
             self._fail("The project is open elsewhere", str(exc))
             return False
@@ -123,19 +154,39 @@ class Launcher(QObject):
                 self._fail("The project store is damaged", str(exc))
                 return False
             try:
-                chosen, aside = restore_project(folder)
+                if store is None:
+                    chosen, aside = restore_project(folder)
+                else:
+                    chosen, aside = location.restore_store(store)
             except StoreError as err:
                 self._fail("Could not restore the backup", str(err))
                 return False
-            log.warning("Restored %s into %s; the damaged store is kept as %s", chosen.name, folder, aside)
-            return self.open_folder(folder, scan)
+            log.warning("Restored %s into %s; the damaged store is kept as %s", chosen.name, wanted, aside)
+            return self._open(folder, store, scan)
+        except location.ImagesFolderMissingError as exc:
+            found = ask_images_folder(self.window, exc)
+            if found is None:
+                self._fail("The image folder is gone", str(exc))
+                return False
+            try:
+                have, total = location.relink(exc.store, found)
+            except StoreError as err:
+                self._fail("That is not the image folder", str(err))
+                return False
+            log.info("Relinked %s to %s: %d of %d images there", exc.store, found, have, total)
+            return self._open(None, exc.store, scan)
         except StoreError as exc:
             self._fail("Cannot open the folder", str(exc))
             return False
-        settings.add_recent_folder(str(project.root))
-        log.info("Opened %s", project.root)
+        # a project kept apart is reopened through its store; the others through their image folder
+        # (whose user-data store, if any, location.locate finds again)
+        given = store is not None and project.data_dir != location.user_store_dir(project.root)
+        settings.add_recent_folder(str(project.data_dir if given else project.root))
+        log.info("Opened %s (store %s)", project.root, project.data_dir)
         old, self.window = self.window, MainWindow(project)
         self.window.open_folder_requested.connect(self.open_folder)
+        self.window.open_store_requested.connect(self.open_store)
+        self.window.new_project_requested.connect(self.new_project)
         self.window.show()
         # keyboard first from the start: ask for the focus (a window manager usually gives it; without
         # one, as under a bare X server, a window that does not ask gets no key events until a click)
@@ -163,6 +214,7 @@ class Launcher(QObject):
             self.start_screen = StartScreen()
             self.start_screen.folder_chosen.connect(self.open_folder)
             self.start_screen.demo_requested.connect(self.open_demo)
+            self.start_screen.new_project_requested.connect(self.new_project)
         self.start_screen.refresh()
         self.start_screen.show()
         return self.start_screen
@@ -208,7 +260,7 @@ def _set_app_icon(app: QApplication) -> None:
         log.warning("No application icon: %s", exc)
 
 
-def run_app(folder: str | None = None, demo: bool = False) -> int:
+def run_app(folder: str | None = None, demo: bool = False, project: str | None = None) -> int:
     """Run the app until its last window closes; returns the exit code."""
     app = QApplication.instance() or QApplication(sys.argv)
     settings.configure_application()
@@ -221,6 +273,10 @@ def run_app(folder: str | None = None, demo: bool = False) -> int:
     launcher = Launcher(app)
     if demo:
         launcher.open_demo()
+    elif project:  # `labeler --project PATH [FOLDER]`
+        opened = launcher.new_project(folder, project) if folder else launcher.open_store(project)
+        if not opened:
+            launcher.show_start_screen()
     elif folder:
         if not launcher.open_folder(folder):
             launcher.show_start_screen()
