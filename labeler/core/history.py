@@ -14,8 +14,9 @@ time and edits a person spent on it (schema version 2).
   the fate again. The commands (core/commands.py) only say *why* a box went: rejected or not shown.
 - `image_activity` holds per image the active seconds (the GUI measures them), the edits (each
   command counts once when done, once when undone and once when redone: every one is a key press
-  or gesture of the person), which model last pre-labeled it and the score threshold it was
-  reviewed with.
+  or gesture of the person), which model last pre-labeled it, the score threshold it was
+  reviewed with, and (schema 3) its informativeness for the review queue, stored when it was
+  pre-labeled (labeler.core.informativeness; indexed, so "next" reads one row).
 """
 
 from __future__ import annotations
