@@ -302,7 +302,7 @@ def print_table(domain: str, ours: list[dict], yolo: list[dict] | None) -> None:
                 f"{r['spread50']:.3f}/{r['spread']:.3f}")
         if yolo:
             y = yolo[k]
-            ratio = "/".join(f"{a / b:.2f}" if b > 0 else "  - " for a, b in
+            ratio = "/".join(f"{a / b:.2f}" if b >= 0.01 else "  - " for a, b in  # no ratio to a score of ~0
                              ((r["mean50"], y["mean50"]), (r["mean"], y["mean"])))
             line += (f" | {y['mean50']:.3f}/{y['mean']:.3f}   {y['worst50']:.3f}/{y['worst']:.3f} "
                      f"{y['spread50']:.3f}/{y['spread']:.3f} | {ratio:>11}")
