@@ -302,7 +302,7 @@ def print_table(domain: str, ours: list[dict], yolo: list[dict] | None) -> None:
                 f"{r['spread50']:.3f}/{r['spread']:.3f}")
         if yolo:
             y = yolo[k]
-            ratio = "/".join(f"{a / b:.2f}" if b > 0 else "  - " for a, b in
+            ratio = "/".join(f"{a / b:.2f}" if b >= 0.01 else "  - " for a, b in  # no ratio to a score of ~0
                              ((r["mean50"], y["mean50"]), (r["mean"], y["mean"])))
             line += (f" | {y['mean50']:.3f}/{y['mean']:.3f}   {y['worst50']:.3f}/{y['worst']:.3f} "
                      f"{y['spread50']:.3f}/{y['spread']:.3f} | {ratio:>11}")
@@ -312,7 +312,9 @@ def print_table(domain: str, ours: list[dict], yolo: list[dict] | None) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=3, help="train with seeds 0 .. N-1")
+    ap.add_argument("--seed-list", type=int, nargs="+",
+                    help="train with these seeds instead (a seed given twice shows whether a run repeats itself)")
     ap.add_argument("--domains", nargs="+", choices=sorted(DOMAINS), default=["shapes", "hard"])
     ap.add_argument("--yolo-python", help="interpreter of a separate venv with ultralytics installed")
     ap.add_argument("--workdir", help="keep scenes and checkpoints here (default: a temporary folder, removed)")
@@ -326,15 +328,18 @@ def main(argv=None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    seeds = args.seed_list or list(range(args.seeds))
+    print(f"labeler: TrainSettings defaults{' with ' + json.dumps(args.settings) if args.settings else ''}; "
+          f"{args.minutes:g} min; seeds {seeds}", flush=True)
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="time_to_accuracy-"))
     try:
         results = {}
         for domain in args.domains:
             classes = DOMAINS[domain][0]
             ours, yolo = [], []
-            for seed in range(args.seeds):
-                # a fresh project per seed: each run starts from the same labels and no earlier run
-                folder = work / domain / f"seed-{seed}"
+            for k, seed in enumerate(seeds):
+                # a fresh project per run: each starts from the same labels (the same scenes) and no earlier run
+                folder = work / domain / f"run-{k}-seed-{seed}"
                 if folder.exists():
                     shutil.rmtree(folder)
                 project_dir, held = write_domain(folder, domain)
@@ -347,9 +352,9 @@ def main(argv=None) -> int:
                     yolo.append(run_yolo(args.yolo_python, project_dir, held, classes, args.minutes, seed,
                                          folder / "yolo"))
             results[domain] = (summarise(ours), summarise(yolo) if yolo else None)
-            for seed, curve in enumerate(ours):
+            for seed, curve in zip(seeds, ours):
                 print(f"{domain} labeler seed {seed}: " + ", ".join(f"{m:g} min {a:.3f}/{b:.3f}" for m, a, b in curve))
-            for seed, curve in enumerate(yolo):
+            for seed, curve in zip(seeds, yolo):
                 print(f"{domain} YOLOv8n seed {seed}: " + ", ".join(f"{m:g} min {a:.3f}/{b:.3f}" for m, a, b in curve))
         for domain, (ours, yolo) in results.items():
             print_table(domain, ours, yolo)

@@ -36,7 +36,7 @@ PALETTE = (
 
 MIN_BOX_SIZE = 1.0  # pixels; boxes smaller than this in either side are degenerate
 
-# Box flags: one bit each in boxes.flags (schema version 3), kept from the files that carry them
+# Box flags: one bit each in boxes.flags (schema version 4), kept from the files that carry them
 # and written back by the format that has them (docs/formats.md). Edits never change them.
 CROWD = 1  # COCO iscrowd: one box around a group of objects
 DIFFICULT = 2  # Pascal VOC difficult

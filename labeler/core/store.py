@@ -226,7 +226,10 @@ class Project:
                 return
             while v < SCHEMA_VERSION:
                 for stmt in MIGRATIONS[v]:
-                    self._conn.execute(stmt)
+                    if callable(stmt):
+                        stmt(self._conn)
+                    else:
+                        self._conn.execute(stmt)
                 v += 1
                 self._conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(v),))
 
@@ -427,10 +430,12 @@ class Project:
         return self._boxes.update(boxes)
 
     def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True,
-                            model: str = history.UNKNOWN_MODEL) -> list[Box]:
+                            model: str = history.UNKNOWN_MODEL, informativeness: float | None = None) -> list[Box]:
         """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay.
-        `model` (its key) is kept with each proposed box (labeler.core.history)."""
-        return self._boxes.replace_predictions(image_id, items, skip_degenerate=skip_degenerate, model=model)
+        `model` (its key) is kept with each proposed box, and the image's `informativeness` (None:
+        the default formula over the new boxes' scores) for the review queue (labeler.core.history)."""
+        return self._boxes.replace_predictions(image_id, items, skip_degenerate=skip_degenerate, model=model,
+                                               informativeness=informativeness)
 
     # settings (tables/settings.py)
     def get_setting(self, key: str, default=None):

@@ -172,11 +172,11 @@ class Boxes(Table):
         self.p._changed("boxes", [b.image_id])
 
     def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True,
-                            model: str = history.UNKNOWN_MODEL) -> list[Box]:
+                            model: str = history.UNKNOWN_MODEL, informativeness: float | None = None) -> list[Box]:
         """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay.
         `model` (its key) is kept with each proposed box (labeler.core.history)."""
         with self.p._tx() as c:
             c.execute("DELETE FROM boxes WHERE image_id=? AND state=?", (image_id, PREDICTED))
             boxes = self.add_many(image_id, items, source=SOURCE_MODEL, state=PREDICTED, skip_degenerate=skip_degenerate)
-            history.tag_predictions(c, [image_id], [b.id for b in boxes], model)
+            history.tag_predictions(c, [image_id], [b.id for b in boxes], model, informativeness)
             return boxes
