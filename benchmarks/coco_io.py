@@ -46,8 +46,13 @@ def make_project(folder: Path, n_images: int, per_image: int, with_boxes: bool) 
 
 
 def best_of(n, fn):
+    """The least of n timings; each starts after os.sync(), so the disk's write-back of what came
+    before (the source project, the last export) is not charged to it."""
+    import os
+
     times = []
     for _ in range(n):
+        os.sync()
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
