@@ -120,7 +120,7 @@ def _label_file(image: str) -> str:
 
 class _FileSet:
     """`path in files`: is it a file? Each folder is listed once (10,000 label files in a few
-    folders: a few listings instead of 10,000 stat calls)."""
+    folders: a few listings instead of 10,000 stat calls); only names not listed are looked up."""
 
     def __init__(self):
         self._folders: dict[str, set[str]] = {}
@@ -135,7 +135,9 @@ class _FileSet:
             except OSError:
                 names = set()
             self._folders[folder] = names
-        return name in names
+        # a name not listed may still be there on a case-insensitive disk (A.txt for a.jpg on macOS,
+        # Windows): one stat for each label not found, as before the listing
+        return name in names or os.path.isfile(path)
 
 
 def _relative(path: str, base: str) -> str | None:
