@@ -32,7 +32,7 @@ from .lock import lock_project
 from .records import (  # noqa: F401
     ACCEPTED, BOX_STATES, HUMAN, IMAGE_STATUSES, MIN_BOX_SIZE, MISSING, NEEDS_REVIEW, PALETTE, PREDICTED,
     PRELABELED, IN_PROGRESS, REVIEWED, SOURCE_HUMAN, SOURCE_MODEL, UNLABELED, UNREADABLE, Box, Category, ImageRecord, ProjectLockedError,
-    ScanResult, StoreError,
+    ScanResult, StoreError, StoreWriteError,
 )
 from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION  # noqa: F401
 from .tables.boxes import Boxes
@@ -192,7 +192,11 @@ class Project:
                 self.p._mutex.release()
                 raise StoreError("The project is closed")
             if self.p._batch_depth == 0:
-                self.p._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self.p._conn.execute("BEGIN IMMEDIATE")  # takes the write lock: fails on a disk gone read-only
+                except sqlite3.OperationalError as err:
+                    self.p._mutex.release()
+                    raise _storage_error(err, self.p.root) from None
             self.p._batch_depth += 1
             return self.p._conn
 
@@ -205,14 +209,12 @@ class Project:
                         try:
                             p._conn.execute("COMMIT")
                         except sqlite3.OperationalError as err:
-                            p._conn.execute("ROLLBACK")
-                            p._pending.clear()
-                            raise _storage_error(err) from None
+                            p._rollback()
+                            raise _storage_error(err, p.root) from None
                         if p.backups is not None:
                             p.backups.after_commit()
                     else:
-                        p._conn.execute("ROLLBACK")
-                        p._pending.clear()
+                        p._rollback()
             finally:
                 pending = []
                 if p._batch_depth == 0:
@@ -221,8 +223,18 @@ class Project:
             if exc_type is None and pending:
                 p._emit(pending)
             if isinstance(exc, sqlite3.OperationalError):
-                raise _storage_error(exc) from None
+                raise _storage_error(exc, p.root) from None
             return False
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (after SQLITE_FULL or an I/O error it
+        may have rolled back on its own); the change notices of the failed edit are dropped."""
+        self._pending.clear()
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:  # the folder is gone: nothing was committed, nothing to undo
+                pass
 
     def _tx(self) -> "Project._Tx":
         if self.readonly:
@@ -397,10 +409,26 @@ class Project:
         return self._runs.get(run_id)
 
 
-def _storage_error(err: sqlite3.OperationalError) -> StoreError:
+def _storage_error(err: sqlite3.OperationalError, root: Path) -> StoreError:
+    """The user's message for a write that failed: what happened, that the edit was not saved (the
+    transaction was rolled back) and what to do about it."""
     msg = str(err)
-    if "full" in msg.lower():
-        return StoreError(f"The disk is full: the last edit was not saved ({msg}). Free some space and try again.")
-    if "locked" in msg.lower() or "busy" in msg.lower():
-        return StoreError(f"The project store is busy in another process ({msg})")
-    return StoreError(f"Could not write the project store: {msg}")
+    low = msg.lower()
+    store = root / DATA_DIR / DB_NAME
+    if "locked" in low or "busy" in low:
+        return StoreWriteError(f"The project store is busy in another process ({msg}); the edit was not saved", "busy")
+    if not root.is_dir() or not store.parent.is_dir():
+        return StoreWriteError(
+            f"The project folder {root} is gone (a drive unplugged or a network share lost?): the last edit was not"
+            f" saved ({msg}). Everything saved before it is in {store}; reconnect the folder and reopen the project.",
+            "gone")
+    if "full" in low:
+        return StoreWriteError(f"The disk is full: the last edit was not saved ({msg}). Everything saved before it "
+                               f"is kept; free some space on the disk that holds {store.parent} and edit again.", "full")
+    if "readonly" in low or "read-only" in low:
+        return StoreWriteError(f"The project store {store} cannot be written any more ({msg}): the last edit was not"
+                               f" saved. Check the disk's permissions or whether it was remounted read-only.", "readonly")
+    if "i/o" in low or "disk" in low:
+        return StoreWriteError(f"The disk that holds {store} reported an I/O error: the last edit was not saved "
+                               f"({msg}). Everything saved before it is kept; check the disk and edit again.", "io")
+    return StoreWriteError(f"Could not write the project store {store}: {msg}; the last edit was not saved", "io")

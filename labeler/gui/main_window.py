@@ -242,8 +242,12 @@ class MainWindow(QMainWindow):
             settings.set_score_threshold(self.project, value / 100)
 
     def _on_edit_failed(self, text: str) -> None:
-        self.statusBar().showMessage(text, 10000)
+        """An edit was refused (a full disk, an I/O error, a rule): the status bar says why, and the
+        views re-read the store, so what they drew for the edit goes and they show what it holds."""
+        self.statusBar().showMessage(text, 15000)
         log.info("Edit refused: %s", text)
+        self.signals.boxes_changed.emit((self._current,) if self._current is not None else ())
+        self.signals.categories_changed.emit(())
 
     def _show_image_status(self) -> None:
         rec = self.image_model.record(self._current) if self._current is not None else None
