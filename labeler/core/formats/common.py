@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
 from ..errors import LabelerError
-from ..files import atomic_write_text
+from ..files import atomic_copy, atomic_write_text
 from ..records import StoreError
 from ..split import validation_paths
 from ..words import counted
@@ -177,9 +177,10 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 class FolderWriter:
-    """Writes the many small files of a folder export (YOLO, VOC): plain writes, since the folder's
-    index file (data.yaml, ImageSets) is written last and atomically; images as symbolic links by
-    default, copies with `copy` (or where the file system refuses links)."""
+    """Writes the many small files of a folder export (YOLO, VOC), each atomically but without an
+    fsync (labeler.core.files, durable=False: a full disk leaves the old file whole; the folder's index
+    file, data.yaml or ImageSets, is written last and durably); images as symbolic links by default,
+    copies with `copy` (or where the file system refuses links)."""
 
     def __init__(self, copy: bool = False):
         self.copy = copy
@@ -194,14 +195,11 @@ class FolderWriter:
     def text(self, path: Path, text: str) -> None:
         try:
             self._folder(path)
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
+            atomic_write_text(path, text, durable=False)
         except OSError as exc:
             raise StoreError(f"Could not write {path}: {exc.strerror or exc}") from None
 
     def image(self, source: Path, target: Path) -> None:
-        import shutil
-
         try:
             self._folder(target)
             if not self.copy:
@@ -219,7 +217,7 @@ class FolderWriter:
                     pass
             if os.path.islink(target):
                 os.unlink(target)
-            shutil.copy2(source, target)
+            atomic_copy(source, target, durable=False)
         except OSError as exc:
             raise StoreError(f"Could not write {target}: {exc.strerror or exc}") from None
 
