@@ -52,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     parser, commands = _build_parser()
     if argv and (argv[0] in commands or argv[0] in ("-h", "--help")):
         args = parser.parse_args(argv)
-        from labeler.cli.errors import fail
+        from labeler.cli.errors import fail, show_warnings
         from labeler.core.errors import LabelerError
 
+        show_warnings()
         try:
             return int(args.func(args) or 0)
         except LabelerError as exc:  # the one error path of every subcommand

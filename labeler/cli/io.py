@@ -90,6 +90,8 @@ def cmd_info(args) -> int:
         for im in images:
             counts[im.status] += 1
         print(f"Project {project.root}")
+        where = f", on a network file system ({project.network_fs})" if project.network_fs else ""
+        print(f"Store: {project.data_dir / DB_NAME} (journal mode {project.journal_mode}{where})")
         print(f"Images: {len(images)}")
         for s in IMAGE_STATUSES:
             if counts[s] or s in NEEDS_REVIEW or s == REVIEWED:

@@ -17,6 +17,7 @@ these into Qt signals.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from . import backup, history
+from . import backup, history, netfs
 from .lock import lock_project
 
 # The value types, states and errors live in records.py, the tables in schema.py, the folder walk in
@@ -41,7 +42,11 @@ from .tables.images import Images
 from .tables.runs import Runs
 from .tables.settings import Settings
 
+log = logging.getLogger(__name__)
+
 DATA_DIR = ".labeler"
+#: change notices that mean a person's (or a job's) edit, counted for the backups' ledger
+_EDIT_KINDS = ("boxes", "categories", "images")
 DB_NAME = "project.sqlite"
 LOCK_NAME = "lock"
 
@@ -63,6 +68,8 @@ class Project:
         self._batch_depth = 0
         self._pending: list[tuple[str, tuple]] = []
         self.backups: backup.AutoBackup | None = None  # set by open() for a writable project
+        #: the network file system the store is on ('nfs4', 'cifs', …), None when local (core.netfs)
+        self.network_fs: str | None = None
         self._images = Images(self)
         self._categories = Categories(self)
         self._boxes = Boxes(self)
@@ -93,11 +100,15 @@ class Project:
             uri = db_path.as_uri() + ("?mode=ro" if readonly else "")
             conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=10)
             conn.execute("PRAGMA foreign_keys = ON")
+            network = netfs.network_filesystem(ddir)
             if not readonly:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
+                # WAL's shared-memory index is unsafe on a network file system: there, the rollback
+                # journal, which needs only file locks (and a full sync per commit)
+                conn.execute(f"PRAGMA journal_mode = {'DELETE' if network else 'WAL'}")
+                conn.execute(f"PRAGMA synchronous = {'FULL' if network else 'NORMAL'}")
             backup.check_store(conn, db_path)  # PRAGMA quick_check; raises DamagedStoreError
             project = cls(root, conn, lock, readonly)
+            project.network_fs = network
             if not readonly:
                 project._migrate()
             else:
@@ -112,10 +123,25 @@ class Project:
             if backup.is_damage(exc):
                 raise backup.damaged_error(db_path, str(exc)) from None
             raise StoreError(f"{db_path} is not a readable labeler store: {exc}") from None
+        if network and not readonly:
+            log.warning("%s", project.store_note())
         if not readonly:
             project.backups = backup.AutoBackup(conn, ddir, db_path=db_path)
             project.backups.now()  # logged, never raised, when it fails
         return project
+
+    @property
+    def journal_mode(self) -> str:
+        """SQLite's journal mode for the store: 'wal', or 'delete' on a network file system."""
+        return str(self._query("PRAGMA journal_mode")[0][0]).lower()
+
+    def store_note(self) -> str | None:
+        """What the user should know about where the store lives (a network file system), or None."""
+        if not self.network_fs:
+            return None
+        return (f"The project store {self.data_dir / DB_NAME} is on a network file system ({self.network_fs}): "
+                f"SQLite's WAL mode is unsafe there, so it uses journal_mode=DELETE (edits are slower; "
+                f"open the project from one computer at a time).")
 
     @property
     def is_open(self) -> bool:
@@ -124,7 +150,7 @@ class Project:
 
     def close(self) -> None:
         if self.backups is not None:
-            self.backups.wait()  # a backup in flight reads the file we are about to checkpoint
+            self.backups.close()  # a backup in flight reads the file we are about to checkpoint
         with self._mutex:
             if self._conn is not None:
                 try:
@@ -211,8 +237,8 @@ class Project:
                         except sqlite3.OperationalError as err:
                             p._rollback()
                             raise _storage_error(err, p.root) from None
-                        if p.backups is not None:
-                            p.backups.after_commit()
+                        if p.backups is not None:  # counts an edit (for the ledger), backs up now and then
+                            p.backups.after_commit(any(kind in _EDIT_KINDS for kind, _ids in p._pending))
                     else:
                         p._rollback()
             finally:
