@@ -1,7 +1,10 @@
 """Start the app: QApplication, logging, the exception hook and GC on the GUI thread, then a window.
 
 `Launcher` owns the one open window: opening another folder opens it first (so a failure leaves the
-current one in place) and then closes the old window, which releases its project lock.
+current one in place) and then closes the old window, which releases its project lock. The store is
+opened on a worker thread (its quick_check and the backup made on open read the whole file: a
+fraction of a second for a big project, longer on a slow disk), so the window, or the start screen,
+stays usable meanwhile; `opened` says how it went. A damaged store still gets the restore offer.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
+from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from labeler.core.backup import DamagedStoreError, restore_project
@@ -99,39 +102,66 @@ def demo_folder() -> Path:
     return default_demo_dir()
 
 
+def _open_project(folder: Path, restore_first: bool, progress) -> Project | StoreError:
+    """On the worker: (restore the newest good backup, then) open the store. A StoreError comes back
+    as the value, not raised, so a DamagedStoreError keeps its backup for the question."""
+    try:
+        if restore_first:
+            chosen, aside = restore_project(folder)
+            log.warning("Restored %s into %s; the damaged store is kept as %s", chosen.name, folder, aside)
+        return Project.open(folder)
+    except StoreError as exc:
+        return exc
+
+
 class Launcher(QObject):
+    #: an open_folder ended: True when its window is up, False when it failed (and said why)
+    opened = Signal(bool)
+
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.window: MainWindow | None = None
         self.start_screen: StartScreen | None = None
         self._demo_task: BackgroundTask | None = None
         self._demo_progress: QProgressDialog | None = None
+        self._open_task: BackgroundTask | None = None
 
-    def open_folder(self, folder: str | Path, scan: bool = True) -> bool:
-        """Open `folder` as a project in a new window; on failure say why and keep what is open."""
+    def open_folder(self, folder: str | Path, scan: bool = True, *, then=None, restore_first: bool = False) -> bool:
+        """Start opening `folder` as a project in a new window (the store is opened on a worker); on
+        failure say why and keep what is open. `then(window)` runs once it is up. False when another
+        open is still under way; the outcome arrives in `opened`."""
         folder = Path(folder).expanduser()
         if self.window is not None and self.window.isVisible() and folder.resolve() == self.window.project.root:
             self.window.raise_()
+            self.opened.emit(True)
             return True
-        try:
-            project = Project.open(folder)
-        except ProjectLockedError as exc:
-            self._fail("The project is open elsewhere", str(exc))
+        if self._open_task is not None and self._open_task.running:
             return False
-        except DamagedStoreError as exc:
-            if exc.backup is None or not ask_restore(self.window, exc):
-                self._fail("The project store is damaged", str(exc))
-                return False
-            try:
-                chosen, aside = restore_project(folder)
-            except StoreError as err:
-                self._fail("Could not restore the backup", str(err))
-                return False
-            log.warning("Restored %s into %s; the damaged store is kept as %s", chosen.name, folder, aside)
-            return self.open_folder(folder, scan)
-        except StoreError as exc:
-            self._fail("Cannot open the folder", str(exc))
-            return False
+        if self.window is not None:
+            self.window.statusBar().showMessage(f"Opening {folder}: checking its store…")
+        task = self._open_task = BackgroundTask(f"Opening {folder}", _open_project, folder, restore_first, parent=self)
+        task.finished.connect(lambda result: self._opened(folder, scan, then, restore_first, result))
+        task.failed.connect(lambda msg: self._failed_open("Cannot open the folder", msg))
+        task.start()
+        return True
+
+    def _failed_open(self, title: str, text: str) -> None:
+        self._fail(title, text)
+        self.opened.emit(False)
+
+    def _opened(self, folder: Path, scan: bool, then, restored: bool, result) -> None:
+        if isinstance(result, ProjectLockedError):
+            return self._failed_open("The project is open elsewhere", str(result))
+        if isinstance(result, DamagedStoreError):
+            if restored or result.backup is None or not ask_restore(self.window, result):
+                return self._failed_open("The project store is damaged", str(result))
+            self._open_task = None
+            self.open_folder(folder, scan, then=then, restore_first=True)
+            return
+        if isinstance(result, StoreError):
+            title = "Could not restore the backup" if restored else "Cannot open the folder"
+            return self._failed_open(title, str(result))
+        project = result
         settings.add_recent_folder(str(project.root))
         log.info("Opened %s", project.root)
         old, self.window = self.window, MainWindow(project)
@@ -147,7 +177,9 @@ class Launcher(QObject):
             self.start_screen = None
         if scan:
             self.window.rescan()  # off the GUI thread; the list refreshes when it ends
-        return True
+        if then is not None:
+            then(self.window)
+        self.opened.emit(True)
 
     def _fail(self, title: str, text: str) -> None:
         log.warning("%s: %s", title, text)
@@ -171,8 +203,11 @@ class Launcher(QObject):
         """Open the demo project, writing it first (in a worker) if it is not there yet."""
         folder = demo_folder()
         if (folder / DATA_DIR / DB_NAME).exists():
-            if self.open_folder(folder) and not self.window.project.get_setting(DEMO_SETTING, False):
-                self.window.project.set_setting(DEMO_SETTING, True)  # a demo written before the guide
+            def mark(window):
+                if not window.project.get_setting(DEMO_SETTING, False):
+                    window.project.set_setting(DEMO_SETTING, True)  # a demo written before the guide
+
+            self.open_folder(folder, then=mark)
             return
         if self._demo_task is not None and self._demo_task.running:
             return
@@ -188,10 +223,19 @@ class Launcher(QObject):
         task = self._demo_task = BackgroundTask("Creating the demo project", work, parent=self)
         task.progressed.connect(self._on_demo_progressed)
         # open (or explain) before closing the progress dialog, so the app always has a window
-        task.finished.connect(lambda _path: (self.open_folder(folder), self._demo_progress.close()))
+        task.finished.connect(lambda _path: self._open_written_demo(folder))
         task.failed.connect(lambda msg: (self._fail("Cannot create the demo project", msg),
                                          self._demo_progress.close()))
         task.start()
+
+    def _open_written_demo(self, folder: Path) -> None:
+        # the progress dialog closes once the window is up (or the failure is said), so the app always has a window
+        def done(_ok: bool) -> None:
+            self.opened.disconnect(done)
+            self._demo_progress.close()
+
+        self.opened.connect(done)
+        self.open_folder(folder)
 
     def _on_demo_progressed(self, done: int, total: int) -> None:
         if self._demo_progress is not None:
@@ -222,8 +266,7 @@ def run_app(folder: str | None = None, demo: bool = False) -> int:
     if demo:
         launcher.open_demo()
     elif folder:
-        if not launcher.open_folder(folder):
-            launcher.show_start_screen()
+        launcher.open_folder(folder)  # a failure shows the start screen with the reason
     else:
         last = settings.last_folder()
         if not (last and Path(last).is_dir() and launcher.open_folder(last)):

@@ -23,6 +23,7 @@ from labeler.core.store import Project, StoreError
 from labeler.core.words import counted
 from labeler.gui import settings, window_actions
 from labeler.gui.background import BackgroundTask
+from labeler.gui.backup_status import BackupStatus
 from labeler.gui.docks.boxes import BoxList
 from labeler.gui.canvas.view import Canvas
 from labeler.gui.docks.classes import ClassPanel
@@ -186,6 +187,10 @@ class MainWindow(QMainWindow):
         for w in (self.size_label, self.cursor_label, self.zoom_label, self.count_label):
             w.setContentsMargins(6, 0, 6, 0)
             sb.addPermanentWidget(w)
+        self.backup_status = BackupStatus(self.project, sb)  # when the last backup was made, or why it failed
+        sb.addPermanentWidget(self.backup_status)
+        if self.project.store_note():  # a network file system: said once, here and in the log
+            sb.showMessage(self.project.store_note(), 30000)
 
     # ------------------------------------------------------------------ wiring
     def _wire(self) -> None:
@@ -448,6 +453,7 @@ class MainWindow(QMainWindow):
             # nothing may reach the store once it is closed: queued notices and pending refreshes
             self.signals.detach()
             self.signals.blockSignals(True)
+            self.backup_status.detach()
             self.canvas.stop()
             self.image_model.stop()
             self.class_panel.stop()
