@@ -13,7 +13,7 @@ import sys
 from labeler import __version__
 
 #: Modules under labeler.cli that register subcommands, in --help order.
-SUBCOMMAND_MODULES = ["io", "prelabel", "train", "stats", "store", "demo"]
+SUBCOMMAND_MODULES = ["io", "prelabel", "train", "stats", "store", "relink", "demo"]
 
 
 def _build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
@@ -39,10 +39,15 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labeler",
         description="Open the labeler app. Subcommands (run `labeler COMMAND --help`): "
-        "import, export, info, prelabel, train, stats, queue, backup, restore, demo.",
+        "import, export, info, prelabel, train, stats, queue, backup, restore, relink, demo. "
+        "Each takes --project PATH to keep the project store apart from the images.",
     )
     parser.add_argument("folder", nargs="?", help="image folder to open as a project (default: the last one)")
     parser.add_argument("--demo", action="store_true", help="open the built-in demo project (created on first use)")
+    parser.add_argument("--project", metavar="PATH", default=None,
+                        help="keep the project store in the folder PATH (holds project.sqlite, its lock, backups "
+                        "and checkpoints) instead of FOLDER/.labeler; alone, opens the store at PATH with the "
+                        "image folder it records")
     parser.add_argument("--version", action="version", version=f"labeler {__version__}")
     return parser
 
@@ -50,6 +55,8 @@ def _gui_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, commands = _build_parser()
+    if len(argv) > 2 and argv[0] == "--project" and argv[2] in commands:  # `labeler --project P info DIR`
+        argv = [argv[2], *argv[:2], *argv[3:]]
     if argv and (argv[0] in commands or argv[0] in ("-h", "--help")):
         args = parser.parse_args(argv)
         from labeler.cli.errors import fail, show_warnings
@@ -66,4 +73,4 @@ def main(argv: list[str] | None = None) -> int:
     args = _gui_parser().parse_args(argv)
     from labeler.gui.app import run_app  # Qt is imported only when the GUI is wanted
 
-    return run_app(folder=args.folder, demo=args.demo)
+    return run_app(folder=args.folder, demo=args.demo, project=args.project)

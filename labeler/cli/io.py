@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from labeler.core.formats import EXPORT_FORMATS, IMPORT_FORMATS, export_project, import_path
 from labeler.core.formats.coco import export_predictions
@@ -12,6 +11,7 @@ from labeler.core.formats.common import FormatError
 from labeler.core.runs import load as load_runs
 from labeler.core.store import BOX_STATES, IMAGE_STATUSES, NEEDS_REVIEW, REVIEWED, Project, StoreError
 from labeler.core.words import counted
+from labeler.cli.where import add_project_option, open_project, where
 
 
 def _fail(msg: str) -> int:
@@ -40,15 +40,15 @@ def _scan_with_progress(project: Project) -> None:
               f"{result.reappeared} back, {len(result.unreadable)} unreadable", file=sys.stderr)
 
 
-def _open_and_scan(folder: str) -> Project:
-    project = Project.open(folder)
+def _open_and_scan(args) -> Project:
+    project = open_project(args)
     _scan_with_progress(project)
     return project
 
 
 def cmd_import(args) -> int:
     try:
-        with _open_and_scan(args.folder) as project:
+        with _open_and_scan(args) as project:
             report = import_path(project, args.file, args.format, as_predictions=args.as_predictions,
                                  merge=args.merge, shapes=args.shapes)
     except (StoreError, FormatError) as exc:
@@ -60,9 +60,9 @@ def cmd_import(args) -> int:
 def cmd_export(args) -> int:
     try:
         if args.rescan:
-            project = _open_and_scan(args.folder)
+            project = _open_and_scan(args)
         else:
-            project = Project.open(args.folder, readonly=True)
+            project = open_project(args, readonly=True)
         with project:
             if args.predictions:
                 n = export_predictions(project, args.predictions)
@@ -77,11 +77,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from labeler.core.store import DATA_DIR, DB_NAME
-
     try:
-        fresh = not (Path(args.folder) / DATA_DIR / DB_NAME).exists()
-        project = _open_and_scan(args.folder) if (args.rescan or fresh) else Project.open(args.folder, readonly=True)
+        fresh = not where(args).exists
+        project = _open_and_scan(args) if (args.rescan or fresh) else open_project(args, readonly=True)
     except StoreError as exc:
         return _fail(str(exc))
     with project:
@@ -90,8 +88,10 @@ def cmd_info(args) -> int:
         for im in images:
             counts[im.status] += 1
         print(f"Project {project.root}")
-        where = f", on a network file system ({project.network_fs})" if project.network_fs else ""
-        print(f"Store: {project.data_dir / DB_NAME} (journal mode {project.journal_mode}{where})")
+        if project.apart:
+            print(f"Store {project.data_dir}")
+        on_network = f", on a network file system ({project.network_fs}): WAL is unsafe there" if project.network_fs else ""
+        print(f"Journal mode: {project.journal_mode}{on_network}")
         print(f"Images: {len(images)}")
         for s in IMAGE_STATUSES:
             if counts[s] or s in NEEDS_REVIEW or s == REVIEWED:
@@ -133,6 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "path, then base name; missing classes are created. Imported boxes are human and their "
                        "images reviewed. A malformed file changes nothing and the message names its file and line.")
     p.add_argument("folder", help="the image folder (project)")
+    add_project_option(p)
     p.add_argument("file", metavar="PATH", help="a file, or a folder holding the annotations")
     p.add_argument("--format", choices=IMPORT_FORMATS, default="auto",
                    help="the annotations' format (default: recognised from what PATH holds)")
@@ -150,6 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "`yolo detect train data=OUT/data.yaml`, or Pascal VOC folders; YOLO and VOC (and COCO "
                        "with --split) use the train/val split fine-tuning uses.")
     p.add_argument("folder", help="the image folder (project)")
+    add_project_option(p)
     p.add_argument("-o", "--output", metavar="OUT",
                    help="COCO: the .json file (a folder with --split); YOLO and VOC: the folder to write")
     p.add_argument("--format", choices=EXPORT_FORMATS, default="coco", help="default: coco")
@@ -168,5 +170,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Counts of images by status, boxes by class and state, unreadable files "
                        "with reasons, and training runs.")
     p.add_argument("folder", help="the image folder (project)")
+    add_project_option(p)
     p.add_argument("--rescan", action="store_true", help="scan the folder first (opens the project for writing)")
     p.set_defaults(func=cmd_info)

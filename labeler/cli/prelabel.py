@@ -13,7 +13,7 @@ import sys
 import time
 from itertools import islice
 
-from labeler.core.store import Project
+from labeler.cli.where import add_project_option, open_project
 from labeler.jobs.prelabel import SCOPES, UNLABELED_IMAGES
 from labeler.ml.device import DEVICE_CHOICES
 from labeler.ml.models import ARCHITECTURES, DEFAULT_ARCHITECTURE
@@ -64,7 +64,7 @@ def cmd_prelabel(args) -> int:
     project = None
     try:
         if rank == 0:
-            project = Project.open(args.folder)
+            project = open_project(args)
             from labeler.cli.io import _scan_with_progress
 
             _scan_with_progress(project)
@@ -86,7 +86,7 @@ def cmd_prelabel(args) -> int:
         if dist is not None:
             dist.barrier()  # rank 0 has scanned and created classes
             if rank != 0:
-                project = Project.open(args.folder, readonly=True)
+                project = open_project(args, readonly=True)
                 choice = _choose_model(args, project)
                 loaded = load_model(choice, project_root=project.root, weights=args.weights, device=device)
                 labels = _class_mapping(args, project, loaded, may_write=False)
@@ -119,17 +119,18 @@ def cmd_prelabel(args) -> int:
             else:
                 rounds = math.ceil(math.ceil(len(all_ids) / world) / ROUND)
                 for _ in range(rounds):
-                    part = [(r.image_id, r.items, r.error) for r in islice(results, ROUND)]
+                    part = [(r.image_id, r.items, r.error, r.informativeness) for r in islice(results, ROUND)]
                     gathered = [None] * world if rank == 0 else None
                     dist.gather_object(part, gathered, dst=0)
                     if rank == 0:
                         for k, rank_part in enumerate(gathered):
-                            for image_id, items, error in rank_part:
+                            for image_id, items, error, score in rank_part:
                                 if k and error:
                                     project.mark_unreadable(image_id, error)
-                                elif k:
+                                elif k:  # the other ranks' images, with the informativeness they computed
                                     items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score)
-                                             for b in project.replace_predictions(image_id, items, model=loaded.key)]
+                                             for b in project.replace_predictions(image_id, items, model=loaded.key,
+                                                                                  informativeness=score)]
                                 summary.images += 1
                                 summary.boxes += len(items)
                                 summary.failed += error is not None
@@ -202,6 +203,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "trained), else the COCO weights of " + DEFAULT_ARCHITECTURE + ". Under torchrun the images are "
         "sharded across ranks.")
     p.add_argument("folder", help="the image folder (project)")
+    add_project_option(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument("--model", choices=list(ARCHITECTURES), metavar="NAME",
                        help="torchvision COCO model: " + ", ".join(ARCHITECTURES))

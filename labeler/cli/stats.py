@@ -11,6 +11,7 @@ from labeler.core.review import ORDERS, review_queue
 from labeler.core.rounds import derive_rounds
 from labeler.core.store import SCHEMA_VERSION, Project, StoreError
 from labeler.core.words import counted
+from labeler.cli.where import add_project_option, open_project
 
 
 def _fail(msg: str) -> int:
@@ -18,13 +19,13 @@ def _fail(msg: str) -> int:
     return 2
 
 
-def open_for_reading(folder: str) -> Project:
+def open_for_reading(args) -> Project:
     """Read-only, unless the store predates this release: then it is opened once for writing, which
     migrates it (in one transaction) before it is read."""
-    project = Project.open(folder, readonly=True)
+    project = open_project(args, readonly=True)
     if project._version() < SCHEMA_VERSION:
         project.close()
-        project = Project.open(folder)
+        project = open_project(args)
     return project
 
 
@@ -60,7 +61,7 @@ def table(progress) -> str:
 
 def cmd_stats(args) -> int:
     try:
-        with open_for_reading(args.folder) as project:
+        with open_for_reading(args) as project:
             progress = derive_rounds(project)
     except StoreError as exc:
         return _fail(str(exc))
@@ -72,7 +73,7 @@ def cmd_queue(args) -> int:
     if args.n is not None and args.n < 1:
         return _fail("-n must be at least 1")
     try:
-        with open_for_reading(args.folder) as project:
+        with open_for_reading(args) as project:
             images = review_queue(project, args.order)
     except StoreError as exc:
         return _fail(str(exc))
@@ -88,14 +89,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "(drawn), its precision and recall at the threshold reviewed with and AP@0.5, and edits "
                        "and seconds per image against images labeled by hand.")
     p.add_argument("folder", help="the image folder (project)")
+    add_project_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object with a list 'rounds'")
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("queue", help="print the next unreviewed images to review, one relative path a line",
                        description="The unreviewed, readable images in review order, one relative path a line: "
-                       "by default the most informative first (those whose predictions score nearest the review "
-                       "threshold), so a script can hand them out.")
+                       "by default the most informative first (those with the most model outputs scoring near the "
+                       "review threshold, below it too; see docs/queue.md), so a script can hand them out.")
     p.add_argument("folder", help="the image folder (project)")
+    add_project_option(p)
     p.add_argument("-n", type=int, default=None, help="print only the first N")
     p.add_argument("--order", choices=ORDERS, default="informative",
                    help="file, informative (default: most informative first) or random")

@@ -17,6 +17,8 @@ import signal
 import sys
 import threading
 
+from labeler.cli.where import add_project_option, open_project
+
 
 class _StopOnInterrupt:
     """The first SIGINT asks the run to stop after the current iteration; the second raises."""
@@ -58,7 +60,6 @@ def _clock(seconds: float) -> str:
 
 def cmd_train(args) -> int:
     from labeler.cli.errors import fail
-    from labeler.core.store import Project
     from labeler.jobs import train as job
     from labeler.ml import distributed
     from labeler.ml.train import EpochEvent, IterationEvent, TrainDone, TrainSettings, train, use_for_prelabeling
@@ -72,7 +73,7 @@ def cmd_train(args) -> int:
                              repeat=args.repeat, min_size=args.size, **augment,
                              max_size=round(args.size * 1.4) if args.size else None)
     # one writer per project: the other ranks only read (they receive the label snapshot anyway)
-    project = Project.open(args.folder, readonly=not main, create=False)
+    project = open_project(args, readonly=not main, create=False)
     if main:  # what it will learn from, and a warning (not a refusal) when that is little
         for line in job.readiness(project).lines():
             print(line, file=sys.stderr, flush=True)
@@ -115,12 +116,13 @@ def cmd_train(args) -> int:
         return 1 if done.stopped else 0
     best = f" (validation mAP@0.5 {done.best_map50:.3f})" if done.best_map50 is not None else ""
     print(f"Best checkpoint: {done.best_checkpoint}{best}")
-    with Project.open(args.folder) as project:
+    with open_project(args) as project:
         decision = job.decide(project, done.best_checkpoint, done.best_map50, done.run_id, force=args.use,
                               device=args.device)
         if decision.use:
             use_for_prelabeling(project, done.best_checkpoint)
-    print(decision.message + (f" `labeler prelabel {args.folder}` uses it." if decision.use else ""))
+    again = f"labeler prelabel {args.folder}" + (f" --project {args.project}" if args.project else "")
+    print(decision.message + (f" `{again}` uses it." if decision.use else ""))
     return 0
 
 
@@ -165,6 +167,7 @@ def register(subparsers) -> None:
         "keeps the best checkpoint. Runs under `torchrun --nproc_per_node=N -m labeler train ...` with "
         "DistributedDataParallel.")
     p.add_argument("folder", metavar="DIR", help="the project folder")
+    add_project_option(p)
     length = p.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=_positive_int, metavar="N", help="train this many epochs")
     length.add_argument("--minutes", type=_positive_float, metavar="M",

@@ -9,19 +9,36 @@ marks in ONE transaction of the Project: a failure leaves the project as it was.
 
 from __future__ import annotations
 
+import gc
 import posixpath
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import history
 from .geometry import clip_box
 from .images import IMAGE_EXTENSIONS
-from .records import ACCEPTED, HUMAN, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Category, ImageRecord
+from .records import ACCEPTED, HUMAN, MIN_BOX_SIZE, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Category, ImageRecord
 
 if TYPE_CHECKING:  # formats import bulk, never the other way at run time
     from .formats.common import ImportData, ImportReport
     from .store import Project
+
+
+@contextmanager
+def paused_cycle_collector():
+    """Pause Python's cyclic garbage collector while a bulk import or export builds its hundreds of
+    thousands of dicts, lists and tuples (none of them in a cycle, so reference counting frees them
+    all): the collector would otherwise walk the growing heap again and again, which made building a
+    100,000-box COCO file take 0.5 to 1.0 s instead of 0.4. Process-wide, so kept to the bulk step."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class ImageMatcher:
@@ -106,24 +123,29 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
                 existing[name] = project.add_category(name).id
                 report.categories_created.append(name)
         clipped = degenerate = preds = 0
+        MIN = MIN_BOX_SIZE  # noqa: N806 (the rule's constant, local for speed)
         append = plan.rows.append
         for item, rec in matched:
             W, H = float(rec.width), float(rec.height)
             sx, sy = (W, H) if item.normalized else (1.0, 1.0)
+            rid = rec.id
             for category, x1, y1, x2, y2, score in item.boxes:
                 if item.normalized:
                     x1, y1, x2, y2 = x1 * sx, y1 * sy, x2 * sx, y2 * sy
-                box = clip_box(x1, y1, x2, y2, W, H)
-                if box is None:
-                    degenerate += 1
-                    continue
-                if box != (x1, y1, x2, y2) and box != (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)):
-                    clipped += 1  # (a box given corner-first is put in order, not clipped)
+                if not (0.0 <= x1 and x2 <= W and 0.0 <= y1 and y2 <= H and x2 - x1 >= MIN and y2 - y1 >= MIN):
+                    # not already inside (what clip_box would return as it is): the rule decides
+                    box = clip_box(x1, y1, x2, y2, W, H)
+                    if box is None:
+                        degenerate += 1
+                        continue
+                    if box != (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)):
+                        clipped += 1  # (a box given corner-first is put in order, not clipped)
+                    x1, y1, x2, y2 = box
                 if as_predictions and score is not None:
-                    append((rec.id, existing[category], *box, SOURCE_MODEL, score, PREDICTED, now, now))
+                    append((rid, existing[category], x1, y1, x2, y2, SOURCE_MODEL, score, PREDICTED, now, now))
                     preds += 1
                 else:
-                    append((rec.id, existing[category], *box, SOURCE_HUMAN, score, HUMAN, now, now))
+                    append((rid, existing[category], x1, y1, x2, y2, SOURCE_HUMAN, score, HUMAN, now, now))
         report.boxes_clipped, report.boxes_degenerate = clipped, degenerate
         report.predictions_added, report.boxes_added = preds, len(plan.rows) - preds
         if not merge and plan.target_ids:
@@ -168,7 +190,7 @@ def export_selection(project: "Project", all_images: bool = False) -> ExportSele
     from .truth import TRUTH_STATES, ground_truth
 
     truth = ground_truth(project, all_images)
-    boxes = {im.id: [(b.id, b.category_id, b.x1, b.y1, b.x2, b.y2) for b in bs] for im, bs in truth.images}
+    boxes = {im.id: bs for im, bs in truth.images}  # TruthBox tuples unpack as (id, category id, x1, y1, x2, y2)
     left_out_boxes = 0
     if truth.unreviewed:
         kept = {im.id for im, _b in truth.images}

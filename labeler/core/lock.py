@@ -9,8 +9,9 @@ from pathlib import Path
 from .records import ProjectLockedError
 
 
-def lock_project(path: Path):
-    """Take an exclusive, non-blocking lock; the OS drops it when the process dies."""
+def lock_project(path: Path, name: str | None = None):
+    """Take an exclusive, non-blocking lock; the OS drops it when the process dies. `name`: the project
+    as the message names it (default: the folder above the store folder)."""
     fh = open(path, "a+")
     try:
         if sys.platform == "win32":
@@ -27,7 +28,7 @@ def lock_project(path: Path):
         holder = fh.read().strip()
         fh.close()
         raise ProjectLockedError(
-            f"The project {path.parent.parent} is open in another labeler process"
+            f"The project {name or path.parent.parent} is open in another labeler process"
             + (f" ({holder})" if holder else "")
             + ". Close it there first, or open this one read-only."
         ) from None

@@ -1,10 +1,11 @@
-"""The project store: one SQLite file inside the image folder, written on every edit.
+"""The project store: one SQLite file, inside the image folder or apart from it, written on every edit.
 
 The folder is the project; `.labeler/project.sqlite` holds images, categories, boxes, settings and
 training runs; each table's queries live in its own module under core/tables/, and Project keeps
 one-line methods that delegate to them. Every public mutating method is one short transaction, so a killed process loses
 nothing that was committed. Paths are stored relative to the folder (forward slashes), so a moved
-folder still opens.
+folder still opens. The store may live apart from its images (`Project.open(folder, store=PATH)`,
+labeler.core.location: read-only media, two tasks over one folder); it records its image folder.
 
 One process writes a project at a time: `Project.open` takes an exclusive lock on
 `.labeler/lock`; a second writer gets ProjectLockedError. `readonly=True` skips the lock (info,
@@ -17,6 +18,7 @@ these into Qt signals.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -58,8 +60,11 @@ def data_dir(folder: str | os.PathLike) -> Path:
 class Project:
     """An image folder and its annotation store."""
 
-    def __init__(self, root: Path, conn: sqlite3.Connection, lock_handle, readonly: bool):
+    def __init__(self, root: Path, conn: sqlite3.Connection, lock_handle, readonly: bool,
+                 store_dir: Path | None = None):
         self.root = root
+        #: the store folder: project.sqlite, its lock, backups/ and runs/ (checkpoints)
+        self.store_dir = Path(store_dir) if store_dir is not None else root / DATA_DIR
         self._conn = conn
         self._lock_handle = lock_handle
         self.readonly = readonly
@@ -78,23 +83,44 @@ class Project:
 
     # ------------------------------------------------------------------ open / close
     @classmethod
-    def open(cls, folder: str | os.PathLike, *, readonly: bool = False, create: bool = True) -> "Project":
-        root = Path(folder).expanduser().resolve()
+    def open(cls, folder: str | os.PathLike | None, *, readonly: bool = False, create: bool = True,
+             store: str | os.PathLike | None = None, repoint: bool = False) -> "Project":
+        """Open (or create) the project of the image folder `folder`.
+
+        `store`: the store folder to use instead of `folder/.labeler` (labeler.core.location); with
+        `folder` None the store's recorded image folder is used, and ImagesFolderMissingError says
+        when it is gone. A store apart from its images opens only over the folder it records (a
+        StoreError says how to re-point it) unless `repoint` (location.relink)."""
+        from . import location
+
+        ddir = location.store_folder(store) if store is not None else None
+        if folder is None:
+            if ddir is None:
+                raise StoreError("No image folder and no project store given")
+            root = _recorded_folder(ddir)
+        else:
+            root = Path(folder).expanduser().resolve()
         if not root.is_dir():
             raise StoreError(f"{root} is not a folder")
-        ddir = root / DATA_DIR
+        if ddir is None:
+            ddir = root / DATA_DIR
         db_path = ddir / DB_NAME
         if readonly and not db_path.exists():
-            raise StoreError(f"{root} is not a labeler project yet (no {DATA_DIR}/{DB_NAME}); open it once to create one")
+            raise StoreError(f"{root} is not a labeler project yet (no {_shown(db_path, root)}); "
+                             "open it once to create one")
         lock = None
         if not readonly:
             if not db_path.exists() and not create:
-                raise StoreError(f"{root} is not a labeler project")
+                raise StoreError(f"{root} is not a labeler project" + ("" if store is None else f" at {ddir}"))
             try:
-                ddir.mkdir(exist_ok=True)
+                ddir.mkdir(exist_ok=True, parents=store is not None)
             except OSError as exc:
                 raise StoreError(f"Cannot create {ddir}: {exc.strerror or exc}") from None
-            lock = lock_project(ddir / LOCK_NAME)
+            try:
+                lock = lock_project(ddir / LOCK_NAME, name=str(root if store is None else ddir))
+            except OSError as exc:  # a store on read-only media: it can be read, not written
+                raise StoreError(f"Cannot write the project store in {ddir}: {exc.strerror or exc}. "
+                                 "It can still be read (labeler info, export).") from None
         conn = None
         try:
             uri = db_path.as_uri() + ("?mode=ro" if readonly else "")
@@ -107,12 +133,13 @@ class Project:
                 conn.execute(f"PRAGMA journal_mode = {'DELETE' if network else 'WAL'}")
                 conn.execute(f"PRAGMA synchronous = {'FULL' if network else 'NORMAL'}")
             backup.check_store(conn, db_path)  # PRAGMA quick_check; raises DamagedStoreError
-            project = cls(root, conn, lock, readonly)
+            project = cls(root, conn, lock, readonly, store_dir=ddir)
             project.network_fs = network
             if not readonly:
                 project._migrate()
             else:
                 project._check_version()
+            project._check_images_folder(apart=store is not None, repoint=repoint)
         except (sqlite3.DatabaseError, StoreError) as exc:
             if conn is not None:
                 conn.close()
@@ -129,6 +156,22 @@ class Project:
             project.backups = backup.AutoBackup(conn, ddir, db_path=db_path)
             project.backups.now()  # logged, never raised, when it fails
         return project
+
+    def _check_images_folder(self, *, apart: bool, repoint: bool) -> None:
+        """Record the image folder in the store; refuse a store apart from its images opened over
+        another folder than the one it records (its own `.labeler` simply follows the folder)."""
+        from .location import IMAGES_FOLDER_SETTING
+
+        has_settings = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='settings'").fetchone()
+        recorded = self.get_setting(IMAGES_FOLDER_SETTING) if has_settings else None
+        if apart and recorded and not repoint and Path(recorded) != self.root:
+            gone = "" if Path(recorded).is_dir() else " (which is gone)"
+            raise StoreError(
+                f"The project {self.store_dir} belongs to the images in {recorded}{gone}, not {self.root}. "
+                f"If the images moved there: labeler relink --project {self.store_dir} {self.root}")
+        if not self.readonly and not repoint and recorded != str(self.root):
+            self.set_setting(IMAGES_FOLDER_SETTING, str(self.root))
 
     @property
     def journal_mode(self) -> str:
@@ -172,7 +215,13 @@ class Project:
 
     @property
     def data_dir(self) -> Path:
-        return self.root / DATA_DIR
+        """The store folder (`root/.labeler` unless the store lives apart from its images)."""
+        return self.store_dir
+
+    @property
+    def apart(self) -> bool:
+        """True when the store is not the image folder's own `.labeler`."""
+        return self.store_dir != self.root / DATA_DIR
 
     def _version(self) -> int:
         has_meta = self._conn.execute(
@@ -203,7 +252,10 @@ class Project:
                 return
             while v < SCHEMA_VERSION:
                 for stmt in MIGRATIONS[v]:
-                    self._conn.execute(stmt)
+                    if callable(stmt):
+                        stmt(self._conn)
+                    else:
+                        self._conn.execute(stmt)
                 v += 1
                 self._conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(v),))
 
@@ -222,7 +274,7 @@ class Project:
                     self.p._conn.execute("BEGIN IMMEDIATE")  # takes the write lock: fails on a disk gone read-only
                 except sqlite3.OperationalError as err:
                     self.p._mutex.release()
-                    raise _storage_error(err, self.p.root) from None
+                    raise _storage_error(err, self.p) from None
             self.p._batch_depth += 1
             return self.p._conn
 
@@ -236,7 +288,7 @@ class Project:
                             p._conn.execute("COMMIT")
                         except sqlite3.OperationalError as err:
                             p._rollback()
-                            raise _storage_error(err, p.root) from None
+                            raise _storage_error(err, p) from None
                         if p.backups is not None:  # counts an edit (for the ledger), backs up now and then
                             p.backups.after_commit(any(kind in _EDIT_KINDS for kind, _ids in p._pending))
                     else:
@@ -249,7 +301,7 @@ class Project:
             if exc_type is None and pending:
                 p._emit(pending)
             if isinstance(exc, sqlite3.OperationalError):
-                raise _storage_error(exc, p.root) from None
+                raise _storage_error(exc, p) from None
             return False
 
     def _rollback(self) -> None:
@@ -381,6 +433,9 @@ class Project:
     def all_boxes(self, states: Sequence[str] | None = None) -> Iterator[Box]:
         return self._boxes.all(states)
 
+    def box_rows_with_fit(self, states: Sequence[str]) -> list[tuple]:
+        return self._boxes.rows_with_fit(states)
+
     def add_box(self, image_id: int, category_id: int, x1: float, y1: float, x2: float, y2: float, *,
                 source: str = SOURCE_HUMAN, score: float | None = None, state: str = HUMAN) -> Box:
         """Add a box (clipped to the image). Raises StoreError if it is degenerate after clipping."""
@@ -409,10 +464,12 @@ class Project:
         return self._boxes.update(boxes)
 
     def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True,
-                            model: str = history.UNKNOWN_MODEL) -> list[Box]:
+                            model: str = history.UNKNOWN_MODEL, informativeness: float | None = None) -> list[Box]:
         """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay.
-        `model` (its key) is kept with each proposed box (labeler.core.history)."""
-        return self._boxes.replace_predictions(image_id, items, skip_degenerate=skip_degenerate, model=model)
+        `model` (its key) is kept with each proposed box, and the image's `informativeness` (None:
+        the default formula over the new boxes' scores) for the review queue (labeler.core.history)."""
+        return self._boxes.replace_predictions(image_id, items, skip_degenerate=skip_degenerate, model=model,
+                                               informativeness=informativeness)
 
     # settings (tables/settings.py)
     def get_setting(self, key: str, default=None):
@@ -435,12 +492,45 @@ class Project:
         return self._runs.get(run_id)
 
 
-def _storage_error(err: sqlite3.OperationalError, root: Path) -> StoreError:
+def _recorded_folder(ddir: Path) -> Path:
+    """The image folder a store apart from its images records (ImagesFolderMissingError when gone)."""
+    from .location import IMAGES_FOLDER_SETTING, ImagesFolderMissingError
+
+    db_path = ddir / DB_NAME
+    if not db_path.is_file():
+        raise StoreError(f"{ddir} is not a labeler project store (no {DB_NAME} in it)")
+    try:
+        conn = sqlite3.connect(db_path.as_uri() + "?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key=?", (IMAGES_FOLDER_SETTING,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if backup.is_damage(exc):
+            raise backup.damaged_error(db_path, str(exc)) from None
+        raise StoreError(f"{db_path} is not a readable labeler store: {exc}") from None
+    if row is None:
+        raise StoreError(f"The project {ddir} does not record its image folder; open it with its images: "
+                         f"labeler --project {ddir} IMAGES")
+    folder = Path(json.loads(row[0]))
+    if not folder.is_dir():
+        raise ImagesFolderMissingError(ddir, folder)
+    return folder
+
+
+def _shown(db_path: Path, root: Path) -> str:
+    try:
+        return db_path.relative_to(root).as_posix()
+    except ValueError:
+        return str(db_path)
+
+
+def _storage_error(err: sqlite3.OperationalError, project: "Project") -> StoreError:
     """The user's message for a write that failed: what happened, that the edit was not saved (the
     transaction was rolled back) and what to do about it."""
     msg = str(err)
     low = msg.lower()
-    store = root / DATA_DIR / DB_NAME
+    root, store = project.root, project.store_dir / DB_NAME
     if "locked" in low or "busy" in low:
         return StoreWriteError(f"The project store is busy in another process ({msg}); the edit was not saved", "busy")
     if not root.is_dir() or not store.parent.is_dir():

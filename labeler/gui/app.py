@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
+from labeler.core import location
 from labeler.core.backup import DamagedStoreError, restore_project
 from labeler.core.demo import DEMO_SETTING, default_demo_dir
 from labeler.core.store import DATA_DIR, DB_NAME, Project, ProjectLockedError, StoreError
@@ -25,6 +26,7 @@ from labeler.gui import gc_guard, settings
 from labeler.gui.background import BackgroundTask
 from labeler.gui.errors import ExceptionHook, setup_logging
 from labeler.gui.main_window import MainWindow, show_warning
+from labeler.gui.dialogs.project_location import ask_images_folder, ask_user_data_store, not_a_store
 from labeler.gui.dialogs.restore import ask_restore
 from labeler.gui.dialogs.start_screen import StartScreen
 
@@ -102,20 +104,23 @@ def demo_folder() -> Path:
     return default_demo_dir()
 
 
-def _open_project(folder: Path, restore_first: bool, progress) -> Project | StoreError:
+def _open_project(folder: Path | None, store: Path | None, restore_first: bool, progress) -> Project | StoreError:
     """On the worker: (restore the newest good backup, then) open the store. A StoreError comes back
     as the value, not raised, so a DamagedStoreError keeps its backup for the question."""
     try:
         if restore_first:
-            chosen, aside = restore_project(folder)
-            log.warning("Restored %s into %s; the damaged store is kept as %s", chosen.name, folder, aside)
-        return Project.open(folder)
+            if store is None:
+                chosen, aside = restore_project(folder)
+            else:
+                chosen, aside = location.restore_store(store)
+            log.warning("Restored %s into %s; the damaged store is kept as %s", chosen.name, store or folder, aside)
+        return Project.open(folder, store=store)
     except StoreError as exc:
         return exc
 
 
 class Launcher(QObject):
-    #: an open_folder ended: True when its window is up, False when it failed (and said why)
+    #: an open ended: True when its window is up (or was already), False when it failed or was refused
     opened = Signal(bool)
 
     def __init__(self, parent: QObject | None = None):
@@ -126,21 +131,52 @@ class Launcher(QObject):
         self._demo_progress: QProgressDialog | None = None
         self._open_task: BackgroundTask | None = None
 
-    def open_folder(self, folder: str | Path, scan: bool = True, *, then=None, restore_first: bool = False) -> bool:
-        """Start opening `folder` as a project in a new window (the store is opened on a worker); on
-        failure say why and keep what is open. `then(window)` runs once it is up. False when another
-        open is still under way; the outcome arrives in `opened`."""
+    def open_folder(self, folder: str | Path, scan: bool = True) -> bool:
+        """Open `folder` as a project in a new window; on failure say why and keep what is open.
+
+        A project store folder (one holding project.sqlite: a recent project kept apart from its
+        images) opens with its recorded images. An image folder that cannot be written gets its
+        project in the user data folder, asked once, when it is made (labeler.core.location)."""
         folder = Path(folder).expanduser()
-        if self.window is not None and self.window.isVisible() and folder.resolve() == self.window.project.root:
+        if location.is_store_folder(folder):
+            return self.open_store(folder, scan)
+        loc = location.locate(folder)
+        if loc.kind == location.USER_DATA and not loc.exists:
+            if not ask_user_data_store(self.window, loc.images, loc.store):
+                self.opened.emit(False)
+                return False
+        return self._open(loc.images, loc.store if loc.apart else None, scan)
+
+    def open_store(self, store: str | Path, scan: bool = True) -> bool:
+        """File > Open project…: the store at `store`, over the image folder it records."""
+        problem = not_a_store(str(store))
+        if problem:
+            self._failed_open("Not a project", problem)
+            return False
+        return self._open(None, Path(store).expanduser(), scan)
+
+    def new_project(self, images: str, store: str = "", scan: bool = True) -> bool:
+        """File > New project for a folder…: `images` with its project in `store` ('' : in the folder)."""
+        if not store:
+            return self.open_folder(images, scan)
+        return self._open(Path(images).expanduser(), Path(store).expanduser(), scan)
+
+    def _open(self, folder: Path | None, store: Path | None, scan: bool, restore_first: bool = False) -> bool:
+        """Start opening the store on a worker; True when started (or the window shows it already),
+        False when another open is still under way. The outcome arrives in `opened`."""
+        current = self.window.project if self.window is not None and self.window.isVisible() else None
+        wanted = location.store_folder(store) if store is not None else (folder.resolve() / DATA_DIR)
+        if current is not None and current.data_dir == wanted:
             self.window.raise_()
             self.opened.emit(True)
             return True
         if self._open_task is not None and self._open_task.running:
             return False
         if self.window is not None:
-            self.window.statusBar().showMessage(f"Opening {folder}: checking its store…")
-        task = self._open_task = BackgroundTask(f"Opening {folder}", _open_project, folder, restore_first, parent=self)
-        task.finished.connect(lambda result: self._opened(folder, scan, then, restore_first, result))
+            self.window.statusBar().showMessage(f"Opening {folder or store}: checking its store…")
+        task = self._open_task = BackgroundTask(f"Opening {folder or store}", _open_project, folder, store,
+                                                restore_first, parent=self)
+        task.finished.connect(lambda result: self._opened(folder, store, scan, restore_first, wanted, result))
         task.failed.connect(lambda msg: self._failed_open("Cannot open the folder", msg))
         task.start()
         return True
@@ -149,23 +185,40 @@ class Launcher(QObject):
         self._fail(title, text)
         self.opened.emit(False)
 
-    def _opened(self, folder: Path, scan: bool, then, restored: bool, result) -> None:
+    def _opened(self, folder: Path | None, store: Path | None, scan: bool, restored: bool, wanted: Path,
+                result) -> None:
+        """On the GUI thread, with the worker's Project or the StoreError it met."""
         if isinstance(result, ProjectLockedError):
             return self._failed_open("The project is open elsewhere", str(result))
         if isinstance(result, DamagedStoreError):
             if restored or result.backup is None or not ask_restore(self.window, result):
                 return self._failed_open("The project store is damaged", str(result))
-            self._open_task = None
-            self.open_folder(folder, scan, then=then, restore_first=True)
+            self._open(folder, store, scan, restore_first=True)  # the restore, too, on the worker
+            return
+        if isinstance(result, location.ImagesFolderMissingError):
+            found = ask_images_folder(self.window, result)
+            if found is None:
+                return self._failed_open("The image folder is gone", str(result))
+            try:
+                have, total = location.relink(result.store, found)
+            except StoreError as err:
+                return self._failed_open("That is not the image folder", str(err))
+            log.info("Relinked %s to %s: %d of %d images there", result.store, found, have, total)
+            self._open(None, result.store, scan)
             return
         if isinstance(result, StoreError):
-            title = "Could not restore the backup" if restored else "Cannot open the folder"
-            return self._failed_open(title, str(result))
+            return self._failed_open("Could not restore the backup" if restored else "Cannot open the folder",
+                                     str(result))
         project = result
-        settings.add_recent_folder(str(project.root))
-        log.info("Opened %s", project.root)
+        # a project kept apart is reopened through its store; the others through their image folder
+        # (whose user-data store, if any, location.locate finds again)
+        given = store is not None and project.data_dir != location.user_store_dir(project.root)
+        settings.add_recent_folder(str(project.data_dir if given else project.root))
+        log.info("Opened %s (store %s)", project.root, project.data_dir)
         old, self.window = self.window, MainWindow(project)
         self.window.open_folder_requested.connect(self.open_folder)
+        self.window.open_store_requested.connect(self.open_store)
+        self.window.new_project_requested.connect(self.new_project)
         self.window.show()
         # keyboard first from the start: ask for the focus (a window manager usually gives it; without
         # one, as under a bare X server, a window that does not ask gets no key events until a click)
@@ -177,9 +230,15 @@ class Launcher(QObject):
             self.start_screen = None
         if scan:
             self.window.rescan()  # off the GUI thread; the list refreshes when it ends
-        if then is not None:
-            then(self.window)
         self.opened.emit(True)
+
+    def after_open(self, fn) -> None:
+        """Call fn(window or None) once, when the next open ends."""
+        def once(ok: bool) -> None:
+            self.opened.disconnect(once)
+            fn(self.window if ok else None)
+
+        self.opened.connect(once)
 
     def _fail(self, title: str, text: str) -> None:
         log.warning("%s: %s", title, text)
@@ -195,6 +254,7 @@ class Launcher(QObject):
             self.start_screen = StartScreen()
             self.start_screen.folder_chosen.connect(self.open_folder)
             self.start_screen.demo_requested.connect(self.open_demo)
+            self.start_screen.new_project_requested.connect(self.new_project)
         self.start_screen.refresh()
         self.start_screen.show()
         return self.start_screen
@@ -204,10 +264,11 @@ class Launcher(QObject):
         folder = demo_folder()
         if (folder / DATA_DIR / DB_NAME).exists():
             def mark(window):
-                if not window.project.get_setting(DEMO_SETTING, False):
+                if window is not None and not window.project.get_setting(DEMO_SETTING, False):
                     window.project.set_setting(DEMO_SETTING, True)  # a demo written before the guide
 
-            self.open_folder(folder, then=mark)
+            self.after_open(mark)
+            self.open_folder(folder)
             return
         if self._demo_task is not None and self._demo_task.running:
             return
@@ -223,19 +284,11 @@ class Launcher(QObject):
         task = self._demo_task = BackgroundTask("Creating the demo project", work, parent=self)
         task.progressed.connect(self._on_demo_progressed)
         # open (or explain) before closing the progress dialog, so the app always has a window
-        task.finished.connect(lambda _path: self._open_written_demo(folder))
+        task.finished.connect(lambda _path: (self.after_open(lambda _w: self._demo_progress.close()),
+                                             self.open_folder(folder)))
         task.failed.connect(lambda msg: (self._fail("Cannot create the demo project", msg),
                                          self._demo_progress.close()))
         task.start()
-
-    def _open_written_demo(self, folder: Path) -> None:
-        # the progress dialog closes once the window is up (or the failure is said), so the app always has a window
-        def done(_ok: bool) -> None:
-            self.opened.disconnect(done)
-            self._demo_progress.close()
-
-        self.opened.connect(done)
-        self.open_folder(folder)
 
     def _on_demo_progressed(self, done: int, total: int) -> None:
         if self._demo_progress is not None:
@@ -252,7 +305,7 @@ def _set_app_icon(app: QApplication) -> None:
         log.warning("No application icon: %s", exc)
 
 
-def run_app(folder: str | None = None, demo: bool = False) -> int:
+def run_app(folder: str | None = None, demo: bool = False, project: str | None = None) -> int:
     """Run the app until its last window closes; returns the exit code."""
     app = QApplication.instance() or QApplication(sys.argv)
     settings.configure_application()
@@ -265,8 +318,13 @@ def run_app(folder: str | None = None, demo: bool = False) -> int:
     launcher = Launcher(app)
     if demo:
         launcher.open_demo()
+    elif project:  # `labeler --project PATH [FOLDER]`
+        opened = launcher.new_project(folder, project) if folder else launcher.open_store(project)
+        if not opened:
+            launcher.show_start_screen()
     elif folder:
-        launcher.open_folder(folder)  # a failure shows the start screen with the reason
+        if not launcher.open_folder(folder):
+            launcher.show_start_screen()
     else:
         last = settings.last_folder()
         if not (last and Path(last).is_dir() and launcher.open_folder(last)):

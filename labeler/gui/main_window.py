@@ -32,6 +32,7 @@ from labeler.gui.docks.train import TrainPanel
 from labeler.gui.docks.images import ImageListModel, ImageListPanel
 from labeler.gui.job_runner import JobRunner
 from labeler.gui.project_signals import ProjectSignals
+from labeler.gui.dialogs.project_location import NewProjectDialog, choose_store
 from labeler.gui.dialogs.shortcuts import ShortcutsDialog
 from labeler.gui.guide import GuideBar
 from labeler.gui.undo import UndoReporter
@@ -68,6 +69,10 @@ class MainWindow(QMainWindow):
     current_image_changed = Signal(int)
     #: the user asked to open another folder (the app replaces this window)
     open_folder_requested = Signal(str)
+    #: File > Open project…: a store folder (holds project.sqlite) to open with its recorded images
+    open_store_requested = Signal(str)
+    #: File > New project for a folder…: (image folder, project folder or '' for its own .labeler)
+    new_project_requested = Signal(str, str)
 
     def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
@@ -374,11 +379,21 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_folder_requested.emit(folder)
 
+    def choose_new_project(self) -> None:
+        chosen = NewProjectDialog.ask(self, str(self.project.root))
+        if chosen:
+            self.new_project_requested.emit(*chosen)
+
+    def choose_project(self) -> None:
+        store = choose_store(self, str(self.project.data_dir.parent))
+        if store:
+            self.open_store_requested.emit(store)
+
     def fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for folder in settings.recent_folders():
             a = self.recent_menu.addAction(folder)
-            a.setEnabled(Path(folder).is_dir() and Path(folder) != self.project.root)
+            a.setEnabled(Path(folder).is_dir() and Path(folder) not in (self.project.root, self.project.data_dir))
             a.triggered.connect(lambda _c=False, f=folder: self.open_folder_requested.emit(f))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("No recent folders").setEnabled(False)

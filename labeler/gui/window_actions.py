@@ -33,6 +33,9 @@ _OPEN, _QUIT, _FIND = QKeySequence.StandardKey.Open, QKeySequence.StandardKey.Qu
 #: the window's own actions (the canvas's are in canvas/actions.py)
 ACTIONS = (
     ActionSpec("open", "&Open folder…", "choose_folder", (_OPEN,), "open-folder"),
+    ActionSpec("new_project", "&New project for a folder…", "choose_new_project",
+               tip="Label an image folder with its project kept elsewhere (read-only images, several tasks)"),
+    ActionSpec("open_project", "Open &project…", "choose_project", tip="Open a project kept apart from its images"),
     ActionSpec("rescan", "&Rescan folder", "rescan", ("F5",), tip="Look for new, changed and removed images"),
     ActionSpec("import", "&Import…", ("choose_import", False), icon="import"),
     ActionSpec("import_predictions", "Import &predictions…", ("choose_import", True)),
@@ -58,7 +61,7 @@ VIEW_CANVAS_KEYS = ("fit", "cancel")
 #: menu name -> action keys; "|" is a separator, "*canvas-edit" the canvas's edit actions,
 #: "*recent" the Open recent submenu, "*canvas-view" the canvas's view actions
 MENUS = {
-    "File": ("open", "*recent", "rescan", "|", "import", "import_predictions", "export", "|", "quit"),
+    "File": ("open", "*recent", "new_project", "open_project", "rescan", "|", "import", "import_predictions", "export", "|", "quit"),
     "Edit": ("undo", "redo", "|", "*canvas-edit", "copy_previous"),
     "View": ("*canvas-view", "zoom_100", "find", "|"),
     "Go": ("next", "previous", "next_unreviewed", "first", "last"),

@@ -19,6 +19,9 @@ from .models import DEFAULT_ARCHITECTURE, SMALL_ARCHITECTURE, ModelError, archit
 
 from labeler.core import runs as _runs
 from labeler.core.runs import SETTING_PRELABEL_MODEL  # noqa: F401  (the key labeler.ml.predict reads)
+#: the weight average (labeler.ml.recipe.WeightAverage) is off until benchmarks/time_to_accuracy.py
+#: shows it pays (`--settings '{"ema": true}'` measures it)
+DEFAULT_EMA = False
 EPOCH_IMAGES = 160  # a tiny data set is repeated to at least this many samples per epoch
 
 
@@ -45,6 +48,7 @@ class TrainSettings:
     min_size: int | None = None  # None: the architecture's input size
     max_size: int | None = None
     amp: bool = True  # mixed precision (CUDA only)
+    ema: bool | None = None  # validate and keep an exponential moving average of the weights; None: the default
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Plan:
     workers: int
     amp: bool
     augment: tuple[str, ...]
+    ema: bool = False
 
 
 def default_architecture(device) -> str:
@@ -177,7 +182,8 @@ def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -
     workers = settings.workers if settings.workers is not None else (0 if cpu else min(4, os.cpu_count() or 1))
     return Plan(arch_name, start, weights, str(device), batch, float(lr), epochs, minutes, repeat,
                 int(settings.min_size or arch.min_size), int(settings.max_size or arch.max_size), int(workers),
-                bool(settings.amp and device.type == "cuda"), tuple(settings.augment))
+                bool(settings.amp and device.type == "cuda"), tuple(settings.augment),
+                DEFAULT_EMA if settings.ema is None else bool(settings.ema))
 
 
 def use_for_prelabeling(project, checkpoint_path) -> None:

@@ -44,3 +44,68 @@ def freeze_batchnorm(module) -> None:
             m.eval()
             for p in m.parameters():
                 p.requires_grad_(False)
+
+
+class StepBudget:
+    """How many optimiser steps a run takes, so that the learning-rate schedule follows the step count
+    and not the clock.
+
+    With planned epochs it is epochs x iterations. With a time budget, the steps are counted from the
+    time the second epoch took (the first also decodes and caches the images; validation is included),
+    and then fixed: a machine that gets busy later shortens the run at its hard time limit, but never
+    stretches or squeezes the schedule of the steps it does take. Until that estimate the schedule's
+    position is the share of the budget used (those steps are in warmup anyway).
+    """
+
+    def __init__(self, iters: int, epochs: int | None, budget_s: float | None, measure_epoch: int = 2):
+        self.iters, self.budget_s, self.measure_epoch = iters, budget_s, measure_epoch
+        self.total: int | None = epochs * iters if epochs else None
+        self._epoch_started = (0, 0.0)  # (step, elapsed) when the current epoch began
+
+    def frac(self, step: int, elapsed: float) -> float:
+        if self.total:
+            return step / self.total
+        return elapsed / self.budget_s if self.budget_s else 0.0
+
+    def epoch_ended(self, epoch: int, step: int, elapsed: float) -> None:
+        """Called after each epoch's validation: fixes the total once the measured epoch is done."""
+        step0, t0 = self._epoch_started
+        self._epoch_started = (step, elapsed)
+        if self.total is not None or not self.budget_s or epoch < self.measure_epoch or step <= step0:
+            return
+        per_step = (elapsed - t0) / (step - step0)
+        self.total = step + max(0, int((self.budget_s - elapsed) / per_step))
+
+    def reached(self, step: int) -> bool:
+        """The planned steps are done (a time-budgeted run ends here, at most a step before its limit)."""
+        return self.total is not None and self.budget_s is not None and step >= self.total
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights and batch-norm statistics, as YOLOv5/v8 keep
+    (their ModelEMA): decay ramps up as d * (1 - exp(-updates / tau)), so early averages follow the
+    model closely. Validation and checkpoints use the average, which moves less from step to step
+    than the weights being trained; on the GPU and CPU alike one fused lerp over all tensors."""
+
+    def __init__(self, model, decay: float = 0.999, tau: float = 200.0):
+        import copy
+
+        import torch
+
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.decay, self.tau, self.updates = decay, tau, 0
+        self._float = [k for k, v in self.model.state_dict().items() if v.dtype.is_floating_point]
+        self._torch = torch
+
+    def update(self, model) -> None:
+        torch = self._torch
+        self.updates += 1
+        d = self.decay * (1 - math.exp(-self.updates / self.tau))
+        mine, theirs = self.model.state_dict(), model.state_dict()
+        with torch.no_grad():
+            torch._foreach_lerp_([mine[k] for k in self._float], [theirs[k].detach() for k in self._float], 1 - d)
+            for k, v in mine.items():
+                if not v.dtype.is_floating_point:  # e.g. batch norm's num_batches_tracked
+                    v.copy_(theirs[k])

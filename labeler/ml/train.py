@@ -232,12 +232,13 @@ class _Run:
         loader = _batch_stream(train_data, sampler, Augmenter(plan_.augment), self.settings.seed, plan_.workers,
                                device.type == "cuda")
         iters = len(sampler)
-        total_steps = plan_.epochs * iters if plan_.epochs else None
-        warmup = max(1, min(100, (total_steps or 10 ** 9) // 10, iters * 3))
+        budget_s = plan_.minutes * 60 if plan_.minutes else None
+        steps = recipe.StepBudget(iters, plan_.epochs, budget_s)
+        warmup = max(1, min(100, (steps.total or 10 ** 9) // 10, iters * 3))
         ddp_model = distributed.wrap(model, self.dist, device)
         optimizer = recipe.optimizer(model, plan_.lr, device.type)
         scaler = torch.amp.GradScaler("cuda", enabled=plan_.amp)
-        budget_s = plan_.minutes * 60 if plan_.minutes else None
+        self.average = recipe.WeightAverage(model) if plan_.ema else None
         train_sizes = _train_sizes(plan_) if "scale" in plan_.augment else ((plan_.min_size,), plan_.max_size)
 
         started = time.perf_counter()
@@ -257,9 +258,7 @@ class _Run:
                 images, targets = next(loader)
                 images = [im.to(device, non_blocking=True) for im in images]
                 targets = [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in targets]
-                elapsed = time.perf_counter() - started
-                frac = max(step / total_steps if total_steps else 0.0, elapsed / budget_s if budget_s else 0.0)
-                lr = recipe.lr_at(plan_.lr, step, warmup, frac)
+                lr = recipe.lr_at(plan_.lr, step, warmup, steps.frac(step, time.perf_counter() - started))
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 with torch.autocast(device.type, enabled=plan_.amp):
@@ -277,6 +276,8 @@ class _Run:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
                 scaler.step(optimizer)
                 scaler.update()
+                if self.average is not None:
+                    self.average.update(model)
                 step += 1
                 count += 1
                 sums["loss"] += loss_value
@@ -285,19 +286,23 @@ class _Run:
                 smoothed = loss_value if smoothed is None else 0.9 * smoothed + 0.1 * loss_value
                 now = time.perf_counter()
                 elapsed = now - started
-                time_up = budget_s is not None and elapsed >= budget_s
+                time_up = budget_s is not None and (elapsed >= budget_s or steps.reached(step))
                 end_epoch = distributed.any_rank(self.dist, bool(self.should_stop()) or time_up, device)
                 if now - last_event >= EVENT_INTERVAL_S or it == iters - 1 or end_epoch:
                     last_event = now
-                    yield IterationEvent(epoch, plan_.epochs, it + 1, iters, step, total_steps, loss_value, smoothed,
-                                         lr, elapsed, _eta(elapsed, step, total_steps, budget_s))
+                    yield IterationEvent(epoch, plan_.epochs, it + 1, iters, step, steps.total, loss_value, smoothed,
+                                         lr, elapsed, _eta(elapsed, step, steps.total, budget_s))
                 if end_epoch:
                     stopped = not time_up
                     reason = "Stopped." if stopped else f"Reached the time limit of {_minutes(plan_.minutes)}."
                     break
             model.transform.min_size, model.transform.max_size = (plan_.min_size,), plan_.max_size
             losses = {k: v / max(1, count) for k, v in sums.items()}
-            event = self._end_epoch(model, plan_, epoch, losses, val_data, device, epoch_start, started)
+            event = self._end_epoch(self.average.model if self.average else model, plan_, epoch, losses, val_data,
+                                    device, epoch_start, started)
+            steps.epoch_ended(epoch, step, time.perf_counter() - started)
+            if self.dist.enabled and epoch == steps.measure_epoch:  # every rank follows rank 0's count
+                steps.total = distributed.broadcast_object(self.dist, steps.total)
             if event is not None:
                 yield event
             if end_epoch:

@@ -9,7 +9,7 @@ def test_info_shows_the_journal_mode(tmp_path, capsys):
     folder = write_images(tmp_path / "photos", {"a.png": (40, 30)})
     Project.open(folder).close()
     assert main(["info", str(folder)]) == 0
-    assert "(journal mode wal)" in capsys.readouterr().out
+    assert "Journal mode: wal\n" in capsys.readouterr().out
 
 
 def test_a_backup_that_fails_prints_a_warning_line(tmp_path, capsys):

@@ -41,6 +41,21 @@ def test_train_prints_epochs_and_makes_the_checkpoint_the_prelabeling_model(tmp_
         assert p.runs()[0]["status"] == "finished"
 
 
+
+def test_train_with_a_store_apart_writes_its_checkpoints_next_to_the_store(tmp_path, capsys):
+    root = make_project(tmp_path / "p", n_images=5)
+    store = tmp_path / "tasks" / "one"
+    store.parent.mkdir()
+    (root / ".labeler").rename(store)  # the same store, now kept apart from its images
+    assert main(["train", "--project", str(store), str(root), "--epochs", "1", "--use", *TINY]) == 0
+    out = capsys.readouterr().out
+    best = store.resolve() / "runs" / "1" / "best.pth"
+    assert f"Best checkpoint: {best}" in out and best.is_file()
+    assert f"`labeler prelabel {root} --project {store}` uses it." in out
+    assert not (root / ".labeler").exists()
+    with Project.open(root, store=store, readonly=True) as p:
+        assert p.get_setting("prelabel.model") == {"kind": "checkpoint", "path": str(best)}
+
 def test_train_reports_data_problems_without_a_traceback(tmp_path, capsys):
     root = make_project(tmp_path / "p", n_images=3, reviewed=1)
     assert main(["train", str(root), "--epochs", "1", *TINY]) == 2

@@ -73,15 +73,20 @@ def test_a_store_filled_to_the_last_page_stays_whole(new_project):
 
 
 def test_the_message_says_what_happened(tmp_path):
+    from types import SimpleNamespace
+
+    def at(root):
+        return SimpleNamespace(root=root, store_dir=root / ".labeler")
+
     root = tmp_path / "photos"
     (root / ".labeler").mkdir(parents=True)
-    io = _storage_error(sqlite3.OperationalError("disk I/O error"), root)
+    io = _storage_error(sqlite3.OperationalError("disk I/O error"), at(root))
     assert io.kind == "io" and "I/O error" in str(io) and "not saved" in str(io)
-    ro = _storage_error(sqlite3.OperationalError("attempt to write a readonly database"), root)
+    ro = _storage_error(sqlite3.OperationalError("attempt to write a readonly database"), at(root))
     assert ro.kind == "readonly" and "cannot be written" in str(ro)
-    gone = _storage_error(sqlite3.OperationalError("disk I/O error"), tmp_path / "unplugged")
+    gone = _storage_error(sqlite3.OperationalError("disk I/O error"), at(tmp_path / "unplugged"))
     assert gone.kind == "gone" and "is gone" in str(gone) and str(tmp_path / "unplugged") in str(gone)
-    busy = _storage_error(sqlite3.OperationalError("database is locked"), root)
+    busy = _storage_error(sqlite3.OperationalError("database is locked"), at(root))
     assert busy.kind == "busy"
 
 

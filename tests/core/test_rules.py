@@ -72,6 +72,27 @@ def test_ground_truth_drops_what_clip_box_refuses(project):
     assert truth.images[0][1] == [] and truth.dropped == 1
 
 
+def test_the_stores_fit_test_agrees_with_clip_box(project):
+    """ground_truth skips clip_box for boxes the query says fit: the query and clip_box must agree."""
+    from labeler.core.geometry import clip_box
+
+    cat = project.add_category("dog")
+    a = next(im for im in project.images() if im.path == "a.jpg")
+    w, h = a.width, a.height
+    box = project.add_box(a.id, cat.id, 1, 1, 20, 20)
+    edges = [0.0, 0.5, 1.0, 1.5, w - 1.0, w - 0.5, float(w), w + 0.5, -0.5, 3.0, 3.999, 4.0]
+    rects = [(x1, y1, x2, y2) for x1 in edges for x2 in edges
+             for (y1, y2) in ((0.0, float(h)), (2.0, 2.5), (h - 1.0, h + 1.0))]
+    rects += [(5.0, 9.0, 3.0, 1.0), (0.0, 0.0, 1.0, 1.0), (w - 1.0, h - 1.0, float(w), float(h))]
+    fits = 0
+    for r in rects:  # raw rows, as a store written before the rule (or by another tool) may hold them
+        project.update_boxes([Box(box.id, a.id, cat.id, *r, state=HUMAN)])
+        (row,) = project.box_rows_with_fit((HUMAN,))
+        assert bool(row[7]) == (clip_box(*r, w, h) == r), r
+        fits += bool(row[7])
+    assert 0 < fits < len(rects)  # both answers were seen
+
+
 def test_validation_split_is_stable_and_keeps_one_image_each_side():
     paths = [f"img_{i:03d}.jpg" for i in range(200)]
     val = validation_paths(paths)

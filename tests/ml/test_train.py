@@ -194,3 +194,31 @@ def test_validation_keeps_low_scores_and_gives_the_model_its_threshold_back():
     out = predict_for_eval(model, [torch.rand(3, 64, 64)], torch.device("cpu"))
     assert seen == [EVAL_SCORE_THRESH] and len(out) == 1
     assert model.roi_heads.score_thresh == 0.05
+
+
+def test_a_run_with_the_weight_average_keeps_the_average_as_its_checkpoint(tmp_path, monkeypatch):
+    from labeler.ml import recipe
+
+    made = []
+
+    class Recorded(recipe.WeightAverage):
+        def __init__(self, model, **kw):
+            super().__init__(model, **kw)
+            made.append((self, model))
+
+    monkeypatch.setattr(recipe, "WeightAverage", Recorded)
+    root = make_project(tmp_path / "p", n_images=5)
+    with Project.open(root) as p:
+        events = run_all(p, tiny_settings(ema=True, epochs=2))
+        runs = p.runs()
+    assert runs[-1]["settings"]["resolved"]["ema"] is True and len(made) == 1
+    average, trained = made[0]
+    assert average.updates == max(e.step for e in events if isinstance(e, IterationEvent))  # one per step
+    last, meta = load_checkpoint(str(root / ".labeler/runs/1/epoch-2.pth"))
+    kept = average.model.state_dict()
+    weights = [k for k, v in last.items() if v.dtype.is_floating_point and v.numel() > 1]
+    assert all(torch.equal(last[k], kept[k]) for k in weights)  # the checkpoint is the average...
+    assert not all(torch.equal(last[k], trained.state_dict()[k]) for k in weights)  # ...not the trained weights
+    model = build_model(meta["architecture"], len(meta["classes"]) + 1, min_size=meta["min_size"],
+                        max_size=meta["max_size"])
+    model.load_state_dict(last)  # and pre-labeling loads it like any other

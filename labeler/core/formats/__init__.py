@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from ..bulk import import_records
+from ..bulk import import_records, paused_cycle_collector
 from .common import ExportReport, FormatError, ImportReport, ValSplit
 
 IMPORT_FORMATS = ("auto", "coco", "yolo", "voc", "labelme")
@@ -57,6 +57,11 @@ def detect(path: str | os.PathLike) -> str:
 def import_path(project, path: str | os.PathLike, fmt: str = "auto", *, as_predictions: bool = False,
                 merge: bool = False, shapes: str = "boxes") -> ImportReport:
     """Import a file or folder in any known format; nothing changes when it fails."""
+    with paused_cycle_collector():
+        return _import_path(project, path, fmt, as_predictions=as_predictions, merge=merge, shapes=shapes)
+
+
+def _import_path(project, path, fmt, *, as_predictions, merge, shapes) -> ImportReport:
     if fmt not in IMPORT_FORMATS:
         raise FormatError(path, f"unknown format {fmt!r}; one of {', '.join(IMPORT_FORMATS)}")
     if fmt == "auto":
@@ -84,6 +89,12 @@ def export_project(project, fmt: str, out: str | os.PathLike, *, all_images: boo
                    copy_images: bool = False, split: bool = False, val_split: ValSplit | None = None) -> ExportReport:
     """Export as COCO (one file, or train.json and val.json with `split`), YOLO or VOC (folders,
     always split): the split is fine-tuning's (core.split.validation_paths) unless `val_split` is given."""
+    with paused_cycle_collector():
+        return _export_project(project, fmt, out, all_images=all_images, copy_images=copy_images, split=split,
+                               val_split=val_split)
+
+
+def _export_project(project, fmt, out, *, all_images, copy_images, split, val_split) -> ExportReport:
     if fmt == "coco":
         from .coco import export_coco
 

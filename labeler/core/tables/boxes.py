@@ -48,6 +48,20 @@ class Boxes(Table):
         for r in self.p._query(sql + " ORDER BY image_id, id", params):
             yield row_to_box(r)
 
+    def rows_with_fit(self, states: Sequence[str], min_size: float = MIN_BOX_SIZE) -> list[tuple]:
+        """(image_id, id, category_id, x1, y1, x2, y2, fits) of the boxes in `states`, by image then id,
+        where `fits` is 1 when `geometry.clip_box` would return the rectangle unchanged (in order,
+        inside its image of known size, at least `min_size` each way): the bulk readers (exports,
+        training data) call clip_box only on the others. tests/core/test_rules.py holds the two to
+        the same answer."""
+        marks = ",".join("?" * len(states))
+        return self.p._query(
+            "SELECT b.image_id, b.id, b.category_id, b.x1, b.y1, b.x2, b.y2,"
+            " (i.width > 0 AND i.height > 0 AND b.x1 >= 0 AND b.y1 >= 0 AND b.x2 <= i.width"
+            "  AND b.y2 <= i.height AND b.x2 - b.x1 >= ? AND b.y2 - b.y1 >= ?)"
+            f" FROM boxes b JOIN images i ON i.id = b.image_id WHERE b.state IN ({marks})"
+            " ORDER BY b.image_id, b.id", (min_size, min_size, *states))
+
     def _clip(self, c, image_id: int, x1, y1, x2, y2):
         row = c.execute("SELECT width, height FROM images WHERE id=?", (image_id,)).fetchone()
         if row is None:
@@ -151,11 +165,11 @@ class Boxes(Table):
         self.p._changed("boxes", [b.image_id])
 
     def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True,
-                            model: str = history.UNKNOWN_MODEL) -> list[Box]:
+                            model: str = history.UNKNOWN_MODEL, informativeness: float | None = None) -> list[Box]:
         """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay.
         `model` (its key) is kept with each proposed box (labeler.core.history)."""
         with self.p._tx() as c:
             c.execute("DELETE FROM boxes WHERE image_id=? AND state=?", (image_id, PREDICTED))
             boxes = self.add_many(image_id, items, source=SOURCE_MODEL, state=PREDICTED, skip_degenerate=skip_degenerate)
-            history.tag_predictions(c, [image_id], [b.id for b in boxes], model)
+            history.tag_predictions(c, [image_id], [b.id for b in boxes], model, informativeness)
             return boxes

@@ -1,4 +1,5 @@
-"""What `labeler` shows when there is no folder to open: recent folders, "Open folder…", the demo."""
+"""What `labeler` shows when there is no folder to open: recent folders, "Open folder…", "New project for
+a folder…" (its project kept elsewhere), the demo."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QL
                                QVBoxLayout, QWidget)
 
 from labeler.gui import settings
+from labeler.gui.dialogs.project_location import NewProjectDialog
 
 
 class StartScreen(QWidget):
@@ -16,12 +18,14 @@ class StartScreen(QWidget):
     folder_chosen = Signal(str)
     #: the user asked for the demo project
     demo_requested = Signal()
+    #: the user chose an image folder and a folder for its project ('' : inside the images)
+    new_project_requested = Signal(str, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWindowTitle("labeler")
         title = QLabel("<h2>labeler</h2>Open an image folder to label it. Its labels are saved inside it, "
-                       "in <tt>.labeler/</tt>, as you work.")
+                       "in <tt>.labeler/</tt>, as you work, or wherever you choose with New project for a folder….")
         title.setWordWrap(True)
         self.recent = QListWidget()
         self.recent.itemActivated.connect(self._on_recent_activated)
@@ -29,6 +33,9 @@ class StartScreen(QWidget):
         self.open_button = QPushButton("Open folder…")
         self.open_button.setDefault(True)
         self.open_button.clicked.connect(self.choose_folder)
+        self.new_button = QPushButton("New project for a folder…")
+        self.new_button.setToolTip("Keep the project apart from the images (read-only images, several tasks)")
+        self.new_button.clicked.connect(self.choose_new_project)
         self.demo_button = QPushButton("Try the demo project")
         self.demo_button.setToolTip("200 generated images of shapes, 40 of them labeled")
         self.demo_button.clicked.connect(self.demo_requested)
@@ -37,6 +44,7 @@ class StartScreen(QWidget):
         self.message.setStyleSheet("color: #c62828")
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
+        buttons.addWidget(self.new_button)
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
         lay = QVBoxLayout(self)
@@ -68,6 +76,11 @@ class StartScreen(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Open image folder", settings.last_folder() or str(Path.home()))
         if folder:
             self.folder_chosen.emit(folder)
+
+    def choose_new_project(self) -> None:
+        chosen = NewProjectDialog.ask(self, settings.last_folder() or "")
+        if chosen:
+            self.new_project_requested.emit(*chosen)
 
     def _on_recent_activated(self, item: QListWidgetItem) -> None:
         folder = item.data(Qt.ItemDataRole.UserRole)

@@ -223,3 +223,24 @@ def test_export_is_atomic_on_failure(project, tmp_path, monkeypatch):
         export_coco(project, out)
     assert out.read_text() == '{"old": true}'
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_import_stores_each_box_as_clip_box_gives_it(project, tmp_path):
+    """import_records passes boxes inside the image without calling clip_box: same result at every edge."""
+    from labeler.core.geometry import clip_box
+
+    a = project.image_by_path("a.jpg")
+    w, h = a.width, a.height
+    edges = [-0.5, 0.0, 0.5, 1.0, 3.0, 3.999, w - 1.0, w - 0.5, float(w), w + 0.5]
+    rects = [(x1, y1, x2, y2) for x1 in edges for x2 in edges
+             for (y1, y2) in ((0.0, float(h)), (2.0, 2.5), (h - 1.0, h + 1.0))]
+    data = {"images": [{"id": 1, "width": w, "height": h, "file_name": "a.jpg"}],
+            "categories": [{"id": 1, "name": "cat"}],
+            "annotations": [{"id": k, "image_id": 1, "category_id": 1, "bbox": [x1, y1, x2 - x1, y2 - y1]}
+                            for k, (x1, y1, x2, y2) in enumerate(rects, 1)]}
+    report = import_coco(project, write(tmp_path, data))
+    expected = sorted(r for r in (clip_box(*rect, w, h) for rect in rects if rect[2] > rect[0] and rect[3] > rect[1])
+                      if r is not None)
+    got = sorted(b.rect for b in project.boxes(a.id))
+    assert len(got) == len(expected) and all(g == pytest.approx(e) for g, e in zip(got, expected))
+    assert report.boxes_added == len(expected) and 0 < report.boxes_clipped < len(expected)

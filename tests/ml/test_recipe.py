@@ -1,0 +1,46 @@
+"""The optimisation recipe's pieces: the step budget that ties the schedule to steps, and the weight average."""
+
+from __future__ import annotations
+
+import pytest
+
+from labeler.ml.recipe import StepBudget
+
+
+def test_planned_epochs_fix_the_steps_from_the_start():
+    b = StepBudget(iters=10, epochs=3, budget_s=None)
+    assert b.total == 30 and b.frac(15, 999.0) == 0.5 and not b.reached(30)  # epochs end it, not the budget
+
+
+def test_a_time_budget_counts_its_steps_from_the_second_epoch_and_then_ignores_the_clock():
+    b = StepBudget(iters=10, epochs=None, budget_s=100.0)
+    assert b.total is None and b.frac(5, 10.0) == pytest.approx(0.1)  # before the estimate: share of the budget
+    b.epoch_ended(1, 10, 15.0)  # the first epoch also decodes the images: not measured
+    assert b.total is None
+    b.epoch_ended(2, 20, 25.0)  # 10 steps in 10 s, validation included: 75 s left -> 75 more steps
+    assert b.total == 95
+    assert b.frac(50, 25.0) == pytest.approx(50 / 95)
+    assert b.frac(50, 90.0) == pytest.approx(50 / 95)  # a busy machine later does not move the schedule
+    assert not b.reached(94) and b.reached(95)
+    b.epoch_ended(3, 30, 80.0)  # nor does a slow epoch change the count
+    assert b.total == 95
+
+
+def test_weight_average_follows_the_model_and_copies_integer_buffers():
+    torch = pytest.importorskip("torch")
+    from labeler.ml.recipe import WeightAverage
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    avg = WeightAverage(model, decay=0.9, tau=1.0)
+    start = avg.model[0].weight.clone()
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    model[1].num_batches_tracked.fill_(7)
+    avg.update(model)
+    d = 0.9 * (1 - torch.exp(torch.tensor(-1.0)))
+    assert torch.allclose(avg.model[0].weight, d * start + (1 - d) * model[0].weight)
+    assert int(avg.model[1].num_batches_tracked) == 7
+    assert not any(p.requires_grad for p in avg.model.parameters())
+    for _ in range(200):
+        avg.update(model)
+    assert torch.allclose(avg.model[0].weight, model[0].weight, atol=1e-6)
