@@ -52,6 +52,16 @@ class ProjectLockedError(StoreError):
     """Another process has the project open for writing."""
 
 
+class StoreWriteError(StoreError):
+    """An edit could not be written (the disk is full, an I/O error, the folder is gone); it was
+    rolled back, so the store holds what it held before. `kind` is 'full', 'io', 'gone', 'readonly'
+    or 'busy'; the message says what happened and what to do."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
 @dataclass(frozen=True)
 class ImageRecord:
     id: int

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
 from ..errors import LabelerError
-from ..files import atomic_write_text
+from ..files import atomic_copy, atomic_write_text
 from ..records import StoreError
 from ..split import validation_paths
 from ..words import counted
@@ -179,9 +179,10 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 class FolderWriter:
-    """Writes the many small files of a folder export (YOLO, VOC): plain writes, since the folder's
-    index file (data.yaml, ImageSets) is written last and atomically; images as symbolic links by
-    default, copies with `copy` (or where the file system refuses links).
+    """Writes the many small files of a folder export (YOLO, VOC), each atomically but without an
+    fsync (labeler.core.files, durable=False: a full disk leaves the old file whole; the folder's index
+    file, data.yaml or ImageSets, is written last and durably); images as symbolic links by default,
+    copies with `copy` (or where the file system refuses links).
 
     Paths are strings (str or Path accepted): a 10,000-image export makes 20,000 of them, and a
     Path each costs more than the write of a short label file on a fast disk."""
@@ -197,22 +198,13 @@ class FolderWriter:
             self._made.add(parent)
 
     def text(self, path, text: str) -> None:
-        """Write `text` as UTF-8 with the newlines given (os.open/os.write: no text-file layer)."""
         try:
             self._folder(path)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-            try:
-                data = memoryview(text.encode("utf-8"))
-                while data:
-                    data = data[os.write(fd, data):]
-            finally:
-                os.close(fd)
+            atomic_write_text(path, text, durable=False)
         except OSError as exc:
             raise StoreError(f"Could not write {path}: {exc.strerror or exc}") from None
 
     def image(self, source, target) -> None:
-        import shutil
-
         source = os.fspath(source)
         if not os.path.isabs(source):
             source = os.path.abspath(source)
@@ -233,7 +225,7 @@ class FolderWriter:
                     pass
             if os.path.islink(target):
                 os.unlink(target)
-            shutil.copy2(source, target)
+            atomic_copy(source, target, durable=False)
         except OSError as exc:
             raise StoreError(f"Could not write {target}: {exc.strerror or exc}") from None
 
