@@ -333,6 +333,27 @@ def check_store(conn: sqlite3.Connection, db_path: Path) -> None:
         raise damaged_error(db_path, "; ".join(rows[:3]))
 
 
+def _restore_command(data_dir: Path, folder: Path, good_backup: Path) -> str:
+    """The command that restores this store: a store kept apart from its images (--project) names its
+    image folder as the (whole) backup records it."""
+    from .location import IMAGES_FOLDER_SETTING
+    from .store import DATA_DIR
+
+    if data_dir.name == DATA_DIR:
+        return f"labeler restore {folder}"
+    images = None
+    try:
+        conn = sqlite3.connect(good_backup.as_uri() + "?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key=?", (IMAGES_FOLDER_SETTING,)).fetchone()
+        finally:
+            conn.close()
+        images = json.loads(row[0]) if row else None
+    except (sqlite3.DatabaseError, ValueError):
+        pass
+    return f"labeler restore --project {data_dir} {images if isinstance(images, str) else 'IMAGE_FOLDER'}"
+
+
 def damaged_error(db_path: Path, reason: str) -> DamagedStoreError:
     db_path = Path(db_path)
     data_dir = db_path.parent
@@ -351,7 +372,7 @@ def damaged_error(db_path: Path, reason: str) -> DamagedStoreError:
             after = (f"{counted(lost, 'edit')} made after it (as counted {age_text(time.time() - at)}) "
                      f"{'is' if lost == 1 else 'are'} lost if you restore it")
         text += (f" The newest good backup is {good.name}, made {good.age_text()}; {after}."
-                 f" To restore it (the damaged file is kept aside): labeler restore {folder}")
+                 f" To restore it (the damaged file is kept aside): {_restore_command(data_dir, folder, good.path)}")
     return DamagedStoreError(text, db_path, good, lost)
 
 

@@ -74,6 +74,31 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, durable: bool = Tru
     atomic_write(path, lambda fh: fh.write(text.encode("utf-8")), durable=durable)
 
 
+def atomic_write_small(path: str, data: bytes) -> None:
+    """`atomic_write` for the thousands of small files of a folder export, at close to the cost of a
+    plain write: no fsync, no Python file object, a temporary name from the process id instead of
+    mkstemp's random one (opened with O_EXCL; a stale one left by a killed export is replaced), the
+    permissions from os.open's 0666 and the umask. A full disk still leaves the old file whole."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(tmp, flags, 0o666)
+    except FileExistsError:
+        _unlink(tmp)
+        fd = os.open(tmp, flags, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
 def atomic_copy(source: str | os.PathLike, target: str | os.PathLike, *, durable: bool = True) -> None:
     """Copy a file's bytes (and its times and mode, as shutil.copy2 does) atomically."""
     import shutil

@@ -68,3 +68,17 @@ def test_a_copy_to_a_full_disk_leaves_no_partial_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     files.atomic_copy(tmp_path / "src.bin", tmp_path / "dst.bin")
     assert (tmp_path / "dst.bin").read_bytes() == b"x" * 5000
+
+
+def test_a_small_file_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "a.txt"
+    target.write_bytes(b"old\n")
+    monkeypatch.setattr(files.os, "write", _full)
+    with pytest.raises(OSError):
+        files.atomic_write_small(str(target), b"new\n")
+    assert _names(tmp_path) == ["a.txt"] and target.read_bytes() == b"old\n"
+    monkeypatch.undo()
+    (tmp_path / f"a.txt.{os.getpid()}.tmp").write_bytes(b"left by a killed export")
+    files.atomic_write_small(str(target), b"new\n")
+    assert _names(tmp_path) == ["a.txt"] and target.read_bytes() == b"new\n"
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~files._UMASK)

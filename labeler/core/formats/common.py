@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
 from ..errors import LabelerError
-from ..files import atomic_copy, atomic_write_text
+from ..files import atomic_copy, atomic_write_small, atomic_write_text
 from ..records import StoreError
 from ..split import validation_paths
 from ..words import counted
@@ -180,7 +180,7 @@ def atomic_write(path: Path, text: str) -> None:
 
 class FolderWriter:
     """Writes the many small files of a folder export (YOLO, VOC), each atomically but without an
-    fsync (labeler.core.files, durable=False: a full disk leaves the old file whole; the folder's index
+    fsync (labeler.core.files.atomic_write_small: a full disk leaves the old file whole; the folder's index
     file, data.yaml or ImageSets, is written last and durably); images as symbolic links by default,
     copies with `copy` (or where the file system refuses links).
 
@@ -200,7 +200,7 @@ class FolderWriter:
     def text(self, path, text: str) -> None:
         try:
             self._folder(path)
-            atomic_write_text(path, text, durable=False)
+            atomic_write_small(os.fspath(path), text.encode("utf-8"))
         except OSError as exc:
             raise StoreError(f"Could not write {path}: {exc.strerror or exc}") from None
 
