@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from .history import HISTORY_MIGRATION, HISTORY_SCHEMA, INFORMATIVENESS_MIGRATION, store_informativeness
+from .history import (HISTORY_MIGRATION, HISTORY_SCHEMA, INFORMATIVENESS_MIGRATION, RESTORED_TRIGGER_MIGRATION,
+                      store_informativeness)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = [
     """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
@@ -66,6 +67,8 @@ SCHEMA += HISTORY_SCHEMA
 BOX_FLAGS_SCHEMA = ["ALTER TABLE boxes ADD COLUMN flags INTEGER NOT NULL DEFAULT 0"]
 SCHEMA += BOX_FLAGS_SCHEMA
 
+# Version 5: no trigger on box inserts (labeler.core.history.RESTORED_TRIGGER_MIGRATION says why).
+
 # Migrations: MIGRATIONS[v] upgrades a store at version v to v + 1 (all in one transaction); a step
 # is an SQL statement or a function of the connection. Version 1 goes to 2 with the table as it is
 # at 2 (HISTORY_SCHEMA minus the column and index that 2 -> 3 then add).
@@ -73,4 +76,5 @@ _V2_HISTORY = [s.replace(",\n        informativeness REAL", "") for s in HISTORY
                if "image_activity_informativeness" not in s]
 MIGRATIONS: dict[int, list] = {1: _V2_HISTORY + HISTORY_MIGRATION,
                                2: INFORMATIVENESS_MIGRATION + [store_informativeness],
-                               3: BOX_FLAGS_SCHEMA}
+                               3: BOX_FLAGS_SCHEMA,
+                               4: RESTORED_TRIGGER_MIGRATION}

@@ -16,6 +16,12 @@ from labeler.core.store import ACCEPTED, HUMAN, PREDICTED, Project, StoreError
 V3_SCHEMA = schema.SCHEMA[:len(schema.SCHEMA) - len(schema.BOX_FLAGS_SCHEMA)]
 
 
+V3_RESTORED_TRIGGER = """CREATE TRIGGER predictions_restored AFTER INSERT ON boxes
+        BEGIN
+            UPDATE predictions SET fate = NULL WHERE box_id = NEW.id AND fate IS NOT NULL;
+        END"""
+
+
 def make_v3_store(folder):
     """A version-3 store with an image, two classes, a person's, an accepted and a predicted box
     (the predictions trigger records the last) and an activity row."""
@@ -24,6 +30,7 @@ def make_v3_store(folder):
     for stmt in V3_SCHEMA:
         conn.execute(stmt)
     now = time.time()
+    conn.execute(V3_RESTORED_TRIGGER)  # as versions 2 to 4 had it (5 dropped it)
     conn.execute("INSERT INTO meta VALUES ('schema_version', '3')")
     conn.execute("INSERT INTO images (path, width, height, reviewed, added_at) VALUES ('a.jpg', 64, 48, 1, ?)", (now,))
     conn.executemany("INSERT INTO categories (name, color, position) VALUES (?, '#fff', ?)", [("dog", 0), ("cat", 1)])
@@ -42,7 +49,7 @@ def test_schema_3_store_migrates_keeping_every_box(tmp_path):
     folder = tmp_path / "old"
     rows = make_v3_store(folder)
     with Project.open(folder) as p:
-        assert p._query("SELECT value FROM meta WHERE key='schema_version'") == [("4",)]
+        assert p._query("SELECT value FROM meta WHERE key='schema_version'") == [(str(schema.SCHEMA_VERSION),)]
         boxes = p.boxes(1)
         assert [(b.id, b.category_id, b.rect, b.source, b.score, b.state, b.created_at, b.flags) for b in boxes] == [
             (i, r[1], r[2:6], r[6], r[7], r[8], r[9], 0) for i, r in enumerate(rows, 1)]
@@ -74,3 +81,15 @@ def test_failed_migration_leaves_the_schema_3_store_untouched(tmp_path, monkeypa
     assert "flags" not in [c[1] for c in conn.execute("PRAGMA table_info(boxes)")]
     assert conn.execute("SELECT COUNT(*) FROM boxes").fetchone() == (3,)
     conn.close()
+
+
+def test_version_5_drops_the_insert_trigger_and_undo_still_restores_a_predictions_fate(tmp_path):
+    folder = tmp_path / "old"
+    make_v3_store(folder)
+    with Project.open(folder) as p:
+        assert not p._query("SELECT name FROM sqlite_master WHERE type='trigger' AND name='predictions_restored'")
+        delete = C.DeleteBoxes([2])
+        delete.redo(p)
+        assert H.predictions(p)[0].fate == H.REJECTED
+        delete.undo(p)
+        assert p.box(2).state == PREDICTED and H.predictions(p)[0].fate is None

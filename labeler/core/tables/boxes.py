@@ -109,6 +109,7 @@ class Boxes(Table):
                 [(b.id, b.image_id, b.category_id, b.x1, b.y1, b.x2, b.y2, b.source, b.score, b.state,
                   b.created_at, b.updated_at, b.flags) for b in boxes],
             )
+            history.box_restored(c, [b.id for b in boxes])
             self.p._changed("boxes", {b.image_id for b in boxes})
 
     def delete(self, box_ids: Iterable[int]) -> list[Box]:
