@@ -256,7 +256,7 @@ def bench_models(tmp: Path, seconds: int) -> None:
     stall_train = _longest_gap(window, seconds * 1000, stepping=True, wrap=True)
     train.stop()  # the stopped run validates and keeps its best checkpoint: pre-labeling uses it below
     wait_until(lambda: not train.is_running(), 300_000)
-    done = train._done
+    done = train.live.done  # the engine's TrainDone, kept by the panel's Qt-free run model
     report(f"4a. longest stall stepping images while fine-tuning ({seconds} s)", stall_train, GOAL_STALL_MS, "ms",
            idle, "idle window")
     if done is None or not done.best_checkpoint:

@@ -11,7 +11,9 @@ plus marking it reviewed: that is the hand baseline, on the same images.
 Rounds: fine-tune (--minutes, from the last checkpoint after the first round), pre-label the
 unreviewed scenes (the last --holdout scenes are never reviewed), review the next --per-round in
 the queue, repeat. Run with --order file and --order informative (default: both, one after the
-other, each on a fresh copy). Printed per round: images reviewed, actions per image, share saved
+other, each on a fresh copy). The informative order is the one the window and `labeler queue` use:
+the informativeness pre-labeling stores per image with the formula chosen by
+benchmarks/queue_formula.py (labeler.core.informativeness.DEFAULT). Printed per round: images reviewed, actions per image, share saved
 against drawing by hand, AP@0.5 of the model on the images just reviewed (labeler.core.rounds) and
 held-out mAP@0.5 on the --holdout scenes.
 

@@ -25,7 +25,7 @@ the best weights at every epoch's end with the elapsed time; the held-out scenes
 that interpreter (conf 0.001) and scored here with the same pycocotools code.
 
 Run: python benchmarks/time_to_accuracy.py [--minutes 10] [--seeds 3] [--domains shapes hard]
-     [--yolo-python /path/to/venv/bin/python] [--workdir DIR] [--threads N]
+     [--yolo-python /path/to/venv/bin/python] [--workdir DIR] [--threads N] [--settings JSON]
 Prints per minute: mean, worst and spread (max - min) over seeds of mAP@0.5 and mAP@[.5:.95];
 with YOLO, both sides and the ratio labeler / YOLO of the means.
 """
@@ -178,8 +178,10 @@ def score_labeler_checkpoint(path: Path, held: list[dict], classes: tuple[str, .
                                  for b, s, lab in preds])
 
 
-def run_labeler(project_dir: Path, held: list[dict], classes, minutes: float, seed: int, keep: Path) -> list[tuple]:
-    """Train with labeler's defaults; [(minute, mAP@0.5, mAP)] for each whole minute (and the end)."""
+def run_labeler(project_dir: Path, held: list[dict], classes, minutes: float, seed: int, keep: Path,
+                overrides: dict | None = None) -> list[tuple]:
+    """Train with labeler's defaults (or them with `overrides`, to measure a lever);
+    [(minute, mAP@0.5, mAP)] for each whole minute (and the end)."""
     from labeler.ml.checkpoint import meta_path
     from labeler.ml.train import EpochEvent, TrainDone, TrainSettings, train
 
@@ -187,7 +189,7 @@ def run_labeler(project_dir: Path, held: list[dict], classes, minutes: float, se
     epochs = []  # (elapsed_s, copy of the best checkpoint so far)
     best = None
     with Project.open(project_dir) as project:
-        for event in train(project, TrainSettings(minutes=minutes, seed=seed)):
+        for event in train(project, TrainSettings(minutes=minutes, seed=seed, **(overrides or {}))):
             if isinstance(event, EpochEvent):
                 if event.is_best or best is None:
                     best = keep / f"epoch-{event.epoch}.pth"
@@ -300,7 +302,7 @@ def print_table(domain: str, ours: list[dict], yolo: list[dict] | None) -> None:
                 f"{r['spread50']:.3f}/{r['spread']:.3f}")
         if yolo:
             y = yolo[k]
-            ratio = "/".join(f"{a / b:.2f}" if b > 0 else "  - " for a, b in
+            ratio = "/".join(f"{a / b:.2f}" if b >= 0.01 else "  - " for a, b in  # no ratio to a score of ~0
                              ((r["mean50"], y["mean50"]), (r["mean"], y["mean"])))
             line += (f" | {y['mean50']:.3f}/{y['mean']:.3f}   {y['worst50']:.3f}/{y['worst']:.3f} "
                      f"{y['spread50']:.3f}/{y['spread']:.3f} | {ratio:>11}")
@@ -310,11 +312,15 @@ def print_table(domain: str, ours: list[dict], yolo: list[dict] | None) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=3, help="train with seeds 0 .. N-1")
+    ap.add_argument("--seed-list", type=int, nargs="+",
+                    help="train with these seeds instead (a seed given twice shows whether a run repeats itself)")
     ap.add_argument("--domains", nargs="+", choices=sorted(DOMAINS), default=["shapes", "hard"])
     ap.add_argument("--yolo-python", help="interpreter of a separate venv with ultralytics installed")
     ap.add_argument("--workdir", help="keep scenes and checkpoints here (default: a temporary folder, removed)")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    ap.add_argument("--settings", type=json.loads, default={},
+                    help='TrainSettings fields to change from the defaults, as JSON, to measure a lever: \'{"ema": true}\'')
     args = ap.parse_args(argv)
     if args.minutes <= 0 or args.seeds < 1:
         ap.error("--minutes must be above 0 and --seeds at least 1")
@@ -322,29 +328,33 @@ def main(argv=None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    seeds = args.seed_list or list(range(args.seeds))
+    print(f"labeler: TrainSettings defaults{' with ' + json.dumps(args.settings) if args.settings else ''}; "
+          f"{args.minutes:g} min; seeds {seeds}", flush=True)
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="time_to_accuracy-"))
     try:
         results = {}
         for domain in args.domains:
             classes = DOMAINS[domain][0]
             ours, yolo = [], []
-            for seed in range(args.seeds):
-                # a fresh project per seed: each run starts from the same labels and no earlier run
-                folder = work / domain / f"seed-{seed}"
+            for k, seed in enumerate(seeds):
+                # a fresh project per run: each starts from the same labels (the same scenes) and no earlier run
+                folder = work / domain / f"run-{k}-seed-{seed}"
                 if folder.exists():
                     shutil.rmtree(folder)
                 project_dir, held = write_domain(folder, domain)
                 n_boxes = sum(len(s["boxes"]) for s in held)
                 print(f"{domain}, seed {seed}: project {project_dir} ({N_TRAIN} train / {N_VAL} val), "
                       f"{N_HELD_OUT} held-out scenes with {n_boxes} boxes", flush=True)
-                ours.append(run_labeler(project_dir, held, classes, args.minutes, seed, folder / "labeler-checkpoints"))
+                ours.append(run_labeler(project_dir, held, classes, args.minutes, seed, folder / "labeler-checkpoints",
+                                        args.settings))
                 if args.yolo_python:
                     yolo.append(run_yolo(args.yolo_python, project_dir, held, classes, args.minutes, seed,
                                          folder / "yolo"))
             results[domain] = (summarise(ours), summarise(yolo) if yolo else None)
-            for seed, curve in enumerate(ours):
+            for seed, curve in zip(seeds, ours):
                 print(f"{domain} labeler seed {seed}: " + ", ".join(f"{m:g} min {a:.3f}/{b:.3f}" for m, a, b in curve))
-            for seed, curve in enumerate(yolo):
+            for seed, curve in zip(seeds, yolo):
                 print(f"{domain} YOLOv8n seed {seed}: " + ", ".join(f"{m:g} min {a:.3f}/{b:.3f}" for m, a, b in curve))
         for domain, (ours, yolo) in results.items():
             print_table(domain, ours, yolo)

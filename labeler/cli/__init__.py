@@ -59,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         argv = [argv[2], *argv[:2], *argv[3:]]
     if argv and (argv[0] in commands or argv[0] in ("-h", "--help")):
         args = parser.parse_args(argv)
-        from labeler.cli.errors import fail
+        from labeler.cli.errors import fail, show_warnings
         from labeler.core.errors import LabelerError
 
+        show_warnings()
         try:
             return int(args.func(args) or 0)
         except LabelerError as exc:  # the one error path of every subcommand

@@ -91,6 +91,8 @@ def cmd_info(args) -> int:
         print(f"Project {project.root}")
         if project.apart:
             print(f"Store {project.data_dir}")
+        on_network = f", on a network file system ({project.network_fs}): WAL is unsafe there" if project.network_fs else ""
+        print(f"Journal mode: {project.journal_mode}{on_network}")
         print(f"Images: {len(images)} ({WorkCounts.of_images(images).text().replace('  ·  ', '; ')})")
         for s in IMAGE_STATUSES:
             if counts[s] or s in NEEDS_REVIEW or s == REVIEWED:

@@ -119,17 +119,18 @@ def cmd_prelabel(args) -> int:
             else:
                 rounds = math.ceil(math.ceil(len(all_ids) / world) / ROUND)
                 for _ in range(rounds):
-                    part = [(r.image_id, r.items, r.error) for r in islice(results, ROUND)]
+                    part = [(r.image_id, r.items, r.error, r.informativeness) for r in islice(results, ROUND)]
                     gathered = [None] * world if rank == 0 else None
                     dist.gather_object(part, gathered, dst=0)
                     if rank == 0:
                         for k, rank_part in enumerate(gathered):
-                            for image_id, items, error in rank_part:
+                            for image_id, items, error, score in rank_part:
                                 if k and error:
                                     project.mark_unreadable(image_id, error)
-                                elif k:
+                                elif k:  # the other ranks' images, with the informativeness they computed
                                     items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score)
-                                             for b in project.replace_predictions(image_id, items, model=loaded.key)]
+                                             for b in project.replace_predictions(image_id, items, model=loaded.key,
+                                                                                  informativeness=score)]
                                 summary.images += 1
                                 summary.boxes += len(items)
                                 summary.failed += error is not None

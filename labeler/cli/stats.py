@@ -96,8 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("queue", help="print the next unreviewed images to review, one relative path a line",
                        description="The unreviewed, readable images in review order, one relative path a line: "
-                       "by default the most informative first (those whose predictions score nearest the review "
-                       "threshold), so a script can hand them out.")
+                       "by default the most informative first (those with the most model outputs scoring near the "
+                       "review threshold, below it too; see docs/queue.md), so a script can hand them out.")
     p.add_argument("folder", help="the image folder (project)")
     add_project_option(p)
     p.add_argument("-n", type=int, default=None, help="print only the first N")

@@ -8,7 +8,15 @@ A backup that fails is deleted and logged; the old ones stay, and the edit that 
 never affected.
 
 `check_store` runs `PRAGMA quick_check` when a project opens; a damaged store raises
-DamagedStoreError, whose message names the newest good backup and the command that restores it.
+DamagedStoreError, whose message names the newest good backup, how many edits after it are lost
+and the command that restores it.
+
+How many edits are lost is known from a ledger beside the backups (`backups/edits.json`): a running
+count of edits (commits that changed boxes, classes or images), and the count each backup was made
+at. Counting costs an integer increment on the editing thread; the ledger is written (atomically,
+a few hundred bytes) on a thread of its own, at most every LEDGER_S while edits happen, after each
+backup and when the project closes. So after a crash the count is short by at most LEDGER_S of
+edits, and the message says up to when it counted; without a ledger entry it says it cannot count.
 `restore` moves the damaged store (and its -wal/-shm files) aside to `project.sqlite.damaged-<time>`
 and puts a good backup in its place.
 """
@@ -16,6 +24,7 @@ and puts a good backup in its place.
 from __future__ import annotations
 
 import calendar
+import json
 import logging
 import os
 import re
@@ -25,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import atomic_write_text
 from .records import StoreError
 from .words import counted
 
@@ -34,6 +44,8 @@ BACKUP_DIR = "backups"
 KEEP_RECENT = 5
 KEEP_DAYS = 7
 INTERVAL_S = 300.0  # at most one backup per 5 minutes while edits happen
+LEDGER_S = 10.0  # the count of edits since the backups is written at most this often while edits happen
+LEDGER = "edits.json"
 _NAME = re.compile(r"^backup-(\d{8}-\d{6})(?:-(\d+))?\.sqlite$")
 _DAMAGE_WORDS = ("malformed", "not a database", "corrupt")
 
@@ -41,10 +53,12 @@ _DAMAGE_WORDS = ("malformed", "not a database", "corrupt")
 class DamagedStoreError(StoreError):
     """The project store failed its integrity check or cannot be read as a database."""
 
-    def __init__(self, message: str, db_path: Path, backup: "BackupInfo | None"):
+    def __init__(self, message: str, db_path: Path, backup: "BackupInfo | None", lost_edits: int | None = None):
         super().__init__(message)
         self.db_path = db_path
         self.backup = backup
+        #: edits made after `backup` (as the ledger counted them), None when they cannot be counted
+        self.lost_edits = lost_edits
 
 
 @dataclass(frozen=True)
@@ -175,6 +189,24 @@ def prune(data_dir: Path, now: float | None = None) -> list[BackupInfo]:
     return deleted
 
 
+def read_ledger(data_dir: Path) -> dict:
+    """The ledger: {'total': edits ever counted, 'at': when written, 'backups': {name: total at it}}."""
+    try:
+        data = json.loads((backup_dir(data_dir) / LEDGER).read_text(encoding="utf-8"))
+        return {"total": int(data["total"]), "at": float(data["at"]),
+                "backups": {str(k): int(v) for k, v in dict(data["backups"]).items()}}
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or unreadable: nothing can be counted
+        return {"total": 0, "at": 0.0, "backups": {}}
+
+
+def lost_edits(data_dir: Path, backup: "BackupInfo") -> tuple[int, float] | None:
+    """(edits made after `backup`, when they were last counted), or None when the ledger cannot tell."""
+    ledger = read_ledger(data_dir)
+    if backup.name not in ledger["backups"]:
+        return None
+    return max(0, ledger["total"] - ledger["backups"][backup.name]), ledger["at"]
+
+
 class AutoBackup:
     """Backs up the store when the project opens and at most every INTERVAL_S after commits.
     A failure is logged (a warning the first time, until a backup works again) and kept in
@@ -193,9 +225,17 @@ class AutoBackup:
         self._thread: threading.Thread | None = None
         self.problem: str | None = None
         self.last: BackupInfo | None = None
+        #: called (no arguments, on the thread that made it) after each backup made or failed
+        self.on_change = None
+        ledger = read_ledger(self._data_dir)
+        self.edits = ledger["total"]  # edits counted, ever: the ledger's running total
+        self._at_backup = ledger["backups"]
+        self._ledger_written = self.edits
+        self._ledger_time = float("-inf")
 
     def now(self, conn: sqlite3.Connection | None = None) -> BackupInfo | None:
         self._last = self._clock()
+        edits = self.edits  # the backup holds at least these (a commit during the copy may be in it too)
         try:
             made = make_backup(conn or self._conn, self._data_dir, self._last)
         except StoreError as exc:
@@ -204,23 +244,58 @@ class AutoBackup:
             else:
                 log.debug("%s", exc)
             self.problem = str(exc)
+            self._changed()
             return None
         if self.problem is not None:
             log.info("Backups work again: %s", made.name)
         self.last, self.problem = made, None
+        self._at_backup[made.name] = edits
+        self.write_ledger()
+        self._changed()
         return made
 
-    def after_commit(self) -> None:
-        """Cheap: a time comparison, and a backup only when INTERVAL_S has passed."""
-        if self._clock() - self._last < INTERVAL_S:
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:  # a listener's bug must not stop the backups
+                log.exception("A backup listener failed")
+
+    def write_ledger(self) -> None:
+        """Write the count of edits and the count each kept backup was made at (failures are logged)."""
+        kept = {b.name for b in list_backups(self._data_dir)}
+        self._at_backup = {k: v for k, v in self._at_backup.items() if k in kept}
+        edits, now = self.edits, self._clock()
+        data = {"total": edits, "at": now, "backups": dict(self._at_backup)}
+        try:
+            backup_dir(self._data_dir).mkdir(exist_ok=True)
+            atomic_write_text(backup_dir(self._data_dir) / LEDGER, json.dumps(data))
+        except OSError as exc:
+            log.debug("Could not write the edit ledger: %s", exc)
+            return
+        self._ledger_written, self._ledger_time = edits, now
+
+    def after_commit(self, edited: bool = True) -> None:
+        """Cheap: an increment and a time comparison; a backup only when INTERVAL_S has passed, the
+        ledger only when LEDGER_S has (both on a thread of their own when there is a db_path)."""
+        if edited:
+            self.edits += 1
+        now = self._clock()
+        backup_due = now - self._last >= INTERVAL_S
+        ledger_due = self.edits != self._ledger_written and now - self._ledger_time >= LEDGER_S
+        if not (backup_due or ledger_due):
             return
         if self._db_path is None:
-            self.now()
+            self.now() if backup_due else self.write_ledger()
             return
         if self._thread is not None and self._thread.is_alive():
             return
-        self._last = self._clock()  # no second thread for the commits that follow at once
-        self._thread = threading.Thread(target=self._in_background, name="labeler-backup", daemon=True)
+        if backup_due:
+            self._last = now  # no second thread for the commits that follow at once
+        else:
+            self._ledger_time = now
+        target = self._in_background if backup_due else self.write_ledger
+        self._thread = threading.Thread(target=target, name="labeler-backup", daemon=True)
         self._thread.start()
 
     def _in_background(self) -> None:
@@ -229,11 +304,18 @@ class AutoBackup:
         except sqlite3.Error as exc:
             self.problem = f"Could not back up the project store: {exc}"
             log.warning("%s", self.problem)
+            self._changed()
             return
         try:
             self.now(src)
         finally:
             src.close()
+
+    def close(self) -> None:
+        """Let a backup in flight finish and write the ledger if edits came since (Project.close)."""
+        self.wait()
+        if self.edits != self._ledger_written:
+            self.write_ledger()
 
     def wait(self, timeout: float | None = None) -> None:
         """Let a backup in flight finish (the project is closing, or a test wants its result)."""
@@ -251,18 +333,47 @@ def check_store(conn: sqlite3.Connection, db_path: Path) -> None:
         raise damaged_error(db_path, "; ".join(rows[:3]))
 
 
+def _restore_command(data_dir: Path, folder: Path, good_backup: Path) -> str:
+    """The command that restores this store: a store kept apart from its images (--project) names its
+    image folder as the (whole) backup records it."""
+    from .location import IMAGES_FOLDER_SETTING
+    from .store import DATA_DIR
+
+    if data_dir.name == DATA_DIR:
+        return f"labeler restore {folder}"
+    images = None
+    try:
+        conn = sqlite3.connect(good_backup.as_uri() + "?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key=?", (IMAGES_FOLDER_SETTING,)).fetchone()
+        finally:
+            conn.close()
+        images = json.loads(row[0]) if row else None
+    except (sqlite3.DatabaseError, ValueError):
+        pass
+    return f"labeler restore --project {data_dir} {images if isinstance(images, str) else 'IMAGE_FOLDER'}"
+
+
 def damaged_error(db_path: Path, reason: str) -> DamagedStoreError:
     db_path = Path(db_path)
     data_dir = db_path.parent
     folder = data_dir.parent
     good = newest_good_backup(data_dir)
     text = f"The project store {db_path} is damaged ({reason}). It was not opened."
+    lost = None
     if good is None:
         text += " There is no good backup of it to restore."
     else:
-        text += (f" The newest good backup is {good.name}, made {good.age_text()}; edits made after it"
-                 f" are lost if you restore it. To restore it (the damaged file is kept aside): labeler restore {folder}")
-    return DamagedStoreError(text, db_path, good)
+        counted_lost = lost_edits(data_dir, good)
+        if counted_lost is None:
+            after = "edits made after it (they cannot be counted) are lost if you restore it"
+        else:
+            lost, at = counted_lost
+            after = (f"{counted(lost, 'edit')} made after it (as counted {age_text(time.time() - at)}) "
+                     f"{'is' if lost == 1 else 'are'} lost if you restore it")
+        text += (f" The newest good backup is {good.name}, made {good.age_text()}; {after}."
+                 f" To restore it (the damaged file is kept aside): {_restore_command(data_dir, folder, good.path)}")
+    return DamagedStoreError(text, db_path, good, lost)
 
 
 def restore(data_dir: Path, name: str | None = None, now: float | None = None) -> tuple[BackupInfo, Path | None]:

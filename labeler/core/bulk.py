@@ -129,7 +129,7 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
             W, H = float(rec.width), float(rec.height)
             sx, sy = (W, H) if item.normalized else (1.0, 1.0)
             rid = rec.id
-            for category, x1, y1, x2, y2, score in item.boxes:
+            for category, x1, y1, x2, y2, score, flags in item.boxes:
                 if item.normalized:
                     x1, y1, x2, y2 = x1 * sx, y1 * sy, x2 * sx, y2 * sy
                 if not (0.0 <= x1 and x2 <= W and 0.0 <= y1 and y2 <= H and x2 - x1 >= MIN and y2 - y1 >= MIN):
@@ -142,10 +142,10 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
                         clipped += 1  # (a box given corner-first is put in order, not clipped)
                     x1, y1, x2, y2 = box
                 if as_predictions and score is not None:
-                    append((rid, existing[category], x1, y1, x2, y2, SOURCE_MODEL, score, PREDICTED, now, now))
+                    append((rid, existing[category], x1, y1, x2, y2, SOURCE_MODEL, score, PREDICTED, now, now, flags))
                     preds += 1
                 else:
-                    append((rid, existing[category], x1, y1, x2, y2, SOURCE_HUMAN, score, HUMAN, now, now))
+                    append((rid, existing[category], x1, y1, x2, y2, SOURCE_HUMAN, score, HUMAN, now, now, flags))
         report.boxes_clipped, report.boxes_degenerate = clipped, degenerate
         report.predictions_added, report.boxes_added = preds, len(plan.rows) - preds
         if not merge and plan.target_ids:
@@ -157,8 +157,8 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
             c.executemany(f"DELETE FROM boxes WHERE image_id=? AND state IN ({marks})",
                           [(i, *kinds) for i in plan.target_ids & holding])
         c.executemany(
-            "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at,"
+            " flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             plan.rows,
         )
         if as_predictions:  # kept as proposed by the model "imported" (labeler.core.history)
@@ -175,7 +175,8 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
 class ExportSelection:
     """What an export writes: images (reviewed ones, or all usable ones), their trusted boxes
     (human and accepted; predictions are never ground truth) as (box id, category id, x1, y1, x2, y2)
-    per image id, the classes in the project's order, and what was left out."""
+    per image id, the classes in the project's order, what was left out, and the flags
+    (records.CROWD, DIFFICULT, ...) of the boxes that have any, by box id."""
 
     images: list[ImageRecord]
     boxes: dict[int, list[tuple]]
@@ -183,6 +184,7 @@ class ExportSelection:
     left_out_images: int = 0
     left_out_boxes: int = 0
     dropped: int = 0  # boxes under 1 px inside their image (clip_box refuses them)
+    flags: dict[int, int] = field(default_factory=dict)
     #: (relative path, status, why) of the images no export can hold: unreadable or missing files
     unusable: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -203,7 +205,7 @@ def export_selection(project: "Project", all_images: bool = False) -> ExportSele
             if iid in usable and iid not in kept)
     unusable = [(im.path, im.status, _why_unusable(im)) for im in project.images() if not im.usable]
     return ExportSelection([im for im, _b in truth.images], boxes, project.categories(), truth.unreviewed,
-                           left_out_boxes, truth.dropped, unusable)
+                           left_out_boxes, truth.dropped, project.box_flags(), unusable)
 
 
 def _why_unusable(image: ImageRecord) -> str:

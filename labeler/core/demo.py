@@ -19,6 +19,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from .files import atomic_write
 from .runs import load as load_runs
 from .store import Project
 from .words import counted
@@ -180,9 +181,9 @@ def write_demo(folder: str | os.PathLike, n_images: int = 200, n_reviewed: int =
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if name.endswith(".jpg"):
-            img.save(path, quality=90)
+            atomic_write(path, lambda fh: img.save(fh, format="JPEG", quality=90), durable=False)
         else:
-            img.save(path)
+            atomic_write(path, lambda fh: img.save(fh, format="PNG"), durable=False)
         labels.append((name, boxes))
         if progress:
             progress(i + 1, n_images + 1)

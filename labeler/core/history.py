@@ -14,8 +14,9 @@ time and edits a person spent on it (schema version 2).
   the fate again. The commands (core/commands.py) only say *why* a box went: rejected or not shown.
 - `image_activity` holds per image the active seconds (the GUI measures them), the edits (each
   command counts once when done, once when undone and once when redone: every one is a key press
-  or gesture of the person), which model last pre-labeled it and the score threshold it was
-  reviewed with.
+  or gesture of the person), which model last pre-labeled it, the score threshold it was
+  reviewed with, and (schema 3) its informativeness for the review queue, stored when it was
+  pre-labeled (labeler.core.informativeness; indexed, so "next" reads one row).
 """
 
 from __future__ import annotations
@@ -50,22 +51,37 @@ HISTORY_SCHEMA = [
         edits INTEGER NOT NULL DEFAULT 0,
         prelabel_model TEXT,
         prelabeled_at REAL,
-        review_threshold REAL
+        review_threshold REAL,
+        informativeness REAL
     )""",
+    "CREATE INDEX image_activity_informativeness ON image_activity(informativeness)",
     """CREATE TRIGGER predictions_capture AFTER INSERT ON boxes
         WHEN NEW.state = 'predicted' AND NOT EXISTS (SELECT 1 FROM predictions WHERE box_id = NEW.id)
         BEGIN
             INSERT INTO predictions (image_id, category_id, x1, y1, x2, y2, score, created_at, box_id)
             VALUES (NEW.image_id, NEW.category_id, NEW.x1, NEW.y1, NEW.x2, NEW.y2, NEW.score, NEW.created_at, NEW.id);
         END""",
-    """CREATE TRIGGER predictions_restored AFTER INSERT ON boxes
-        BEGIN
-            UPDATE predictions SET fate = NULL WHERE box_id = NEW.id AND fate IS NOT NULL;
-        END""",
     """CREATE TRIGGER predictions_removed AFTER DELETE ON boxes
         BEGIN
             UPDATE predictions SET fate = 'removed' WHERE box_id = OLD.id AND fate IS NULL;
         END""",
+]
+
+# Schema 4 -> 5: a box that undo brings back clears its prediction's fate in Boxes.restore (through
+# `box_restored`), no longer in a trigger on every insert: that trigger looked up the predictions of
+# each new box, which never has any (ids are never reused), and cost a quarter of a 100,000-box import.
+RESTORED_TRIGGER_MIGRATION = ["DROP TRIGGER IF EXISTS predictions_restored"]
+
+
+def box_restored(c, box_ids) -> None:
+    """Boxes put back by undo: their predictions' fate (rejected, removed) is undone with them."""
+    c.executemany("UPDATE predictions SET fate = NULL WHERE box_id = ? AND fate IS NOT NULL", [(i,) for i in box_ids])
+
+
+# Schema 2 -> 3: the informativeness stored per image (the review queue reads it with an index).
+INFORMATIVENESS_MIGRATION = [
+    "ALTER TABLE image_activity ADD COLUMN informativeness REAL",
+    "CREATE INDEX image_activity_informativeness ON image_activity(informativeness)",
 ]
 
 # Schema 1 -> 2: the unreviewed predictions a schema-1 store holds are still exactly as proposed;
@@ -106,8 +122,13 @@ class Activity:
     prelabel_model: str | None = None
     prelabeled_at: float | None = None
     review_threshold: float | None = None
+    informativeness: float | None = None
 
 
+_ACT_COLUMNS = "image_id, seconds, edits, prelabel_model, prelabeled_at, review_threshold, informativeness"
+#: the threshold most recently reviewed with (the review queue's t)
+LAST_THRESHOLD_SQL = ("SELECT review_threshold FROM image_activity WHERE review_threshold IS NOT NULL "
+                      "AND review_threshold > 0 ORDER BY rowid DESC LIMIT 1")
 _PRED_COLUMNS = "id, image_id, model, category_id, x1, y1, x2, y2, score, created_at, box_id, fate"
 
 
@@ -117,10 +138,14 @@ def _chunks(ids: list, n: int = 500):
 
 
 # ---------------------------------------------------------------------- written by the store's writers
-def tag_predictions(conn, image_ids: Iterable[int], box_ids: Iterable[int] | None, model: str) -> None:
+def tag_predictions(conn, image_ids: Iterable[int], box_ids: Iterable[int] | None, model: str,
+                    informativeness: float | None = None) -> None:
     """Inside a writer's transaction: name the model of the predictions just stored (by box id, or
-    every still-live unnamed one on the images when box_ids is None) and note that `model`
-    pre-labeled these images now (also when it proposed nothing)."""
+    every still-live unnamed one on the images when box_ids is None), note that `model`
+    pre-labeled these images now (also when it proposed nothing), and store each image's
+    informativeness: the one given (pre-labeling computed it from the model's outputs, which may
+    include a second, mirrored pass) or, without one, the default formula over the scores of the
+    predictions just stored (imported ones)."""
     image_ids = list(image_ids)
     if box_ids is None:
         for chunk in _chunks(image_ids):
@@ -135,6 +160,32 @@ def tag_predictions(conn, image_ids: Iterable[int], box_ids: Iterable[int] | Non
         "INSERT INTO image_activity (image_id, prelabel_model, prelabeled_at) VALUES (?,?,?) "
         "ON CONFLICT(image_id) DO UPDATE SET prelabel_model=excluded.prelabel_model, "
         "prelabeled_at=excluded.prelabeled_at", [(i, model, now) for i in image_ids])
+    if informativeness is not None:
+        conn.executemany("UPDATE image_activity SET informativeness=? WHERE image_id=?",
+                         [(float(informativeness), i) for i in image_ids])
+    else:
+        store_informativeness(conn, image_ids)
+
+
+def store_informativeness(conn, image_ids: Iterable[int] | None = None) -> None:
+    """Compute and store the default formula's informativeness of images a model pre-labeled, from
+    the live predictions of that model (all such images when image_ids is None: the migration)."""
+    from .informativeness import informativeness
+
+    row = conn.execute(LAST_THRESHOLD_SQL).fetchone()
+    t = float(row[0]) if row else 0.5
+    sql = ("SELECT a.image_id, p.id, p.score FROM image_activity a LEFT JOIN predictions p "
+           "ON p.image_id = a.image_id AND p.model = a.prelabel_model AND p.fate IS NULL "
+           "WHERE a.prelabel_model IS NOT NULL")
+    for chunk in [None] if image_ids is None else list(_chunks(list(image_ids))):
+        where = "" if chunk is None else f" AND a.image_id IN ({','.join('?' * len(chunk))})"
+        scores: dict[int, list] = {}
+        for image_id, pred_id, score in conn.execute(sql + where, chunk or ()):
+            found = scores.setdefault(image_id, [])
+            if pred_id is not None:  # None: the model found nothing there
+                found.append(score)
+        conn.executemany("UPDATE image_activity SET informativeness=? WHERE image_id=?",
+                         [(informativeness(found, t), i) for i, found in scores.items()])
 
 
 def record_fate(project, box_ids: Iterable[int], fate: str) -> None:
@@ -217,12 +268,10 @@ def predictions(project, image_ids: Iterable[int] | None = None) -> list[Predict
 
 
 def activity(project) -> dict[int, Activity]:
-    rows = project._query("SELECT image_id, seconds, edits, prelabel_model, prelabeled_at, review_threshold "
-                          "FROM image_activity")
+    rows = project._query(f"SELECT {_ACT_COLUMNS} FROM image_activity")
     return {r[0]: Activity(*r) for r in rows}
 
 
 def activity_of(project, image_id: int) -> Activity | None:
-    rows = project._query("SELECT image_id, seconds, edits, prelabel_model, prelabeled_at, review_threshold "
-                          "FROM image_activity WHERE image_id=?", (image_id,))
+    rows = project._query(f"SELECT {_ACT_COLUMNS} FROM image_activity WHERE image_id=?", (image_id,))
     return Activity(*rows[0]) if rows else None

@@ -37,6 +37,13 @@ PALETTE = (
 
 MIN_BOX_SIZE = 1.0  # pixels; boxes smaller than this in either side are degenerate
 
+# Box flags: one bit each in boxes.flags (schema version 4), kept from the files that carry them
+# and written back by the format that has them (docs/formats.md). Edits never change them.
+CROWD = 1  # COCO iscrowd: one box around a group of objects
+DIFFICULT = 2  # Pascal VOC difficult
+TRUNCATED = 4  # Pascal VOC truncated
+OCCLUDED = 8  # Pascal VOC occluded (CVAT, datumaro)
+
 
 class StoreError(LabelerError):
     """A request the store cannot satisfy; the message is meant for the user."""
@@ -44,6 +51,16 @@ class StoreError(LabelerError):
 
 class ProjectLockedError(StoreError):
     """Another process has the project open for writing."""
+
+
+class StoreWriteError(StoreError):
+    """An edit could not be written (the disk is full, an I/O error, the folder is gone); it was
+    rolled back, so the store holds what it held before. `kind` is 'full', 'io', 'gone', 'readonly'
+    or 'busy'; the message says what happened and what to do."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -155,6 +172,12 @@ class Box:
     state: str = HUMAN
     created_at: float = 0.0
     updated_at: float = 0.0
+    flags: int = 0  # CROWD | DIFFICULT | TRUNCATED | OCCLUDED
+
+    @property
+    def crowd(self) -> bool:
+        """A COCO crowd region: not one object, so training leaves it out (labeler.ml.dataset)."""
+        return bool(self.flags & CROWD)
 
     @property
     def width(self) -> float:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from .history import HISTORY_SCHEMA, HISTORY_MIGRATION
+from .history import (HISTORY_MIGRATION, HISTORY_SCHEMA, INFORMATIVENESS_MIGRATION, RESTORED_TRIGGER_MIGRATION,
+                      store_informativeness)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 5
 
 SCHEMA = [
     """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
@@ -57,7 +58,23 @@ SCHEMA = [
 ]
 
 # Version 2: predictions as proposed, time and edits per image (labeler.core.history).
+# Version 3: image_activity.informativeness, stored when an image is pre-labeled (in HISTORY_SCHEMA).
 SCHEMA += HISTORY_SCHEMA
 
-# Migrations: MIGRATIONS[v] upgrades a store at version v to v + 1 (all in one transaction).
-MIGRATIONS: dict[int, list[str]] = {1: HISTORY_SCHEMA + HISTORY_MIGRATION}
+# Version 4: each box's flags from the formats that carry them (records.CROWD, DIFFICULT, TRUNCATED,
+# OCCLUDED; one bit each), so a COCO crowd region or a VOC difficult box is written back as it came.
+# Every existing box gets 0, which is what its export wrote before.
+BOX_FLAGS_SCHEMA = ["ALTER TABLE boxes ADD COLUMN flags INTEGER NOT NULL DEFAULT 0"]
+SCHEMA += BOX_FLAGS_SCHEMA
+
+# Version 5: no trigger on box inserts (labeler.core.history.RESTORED_TRIGGER_MIGRATION says why).
+
+# Migrations: MIGRATIONS[v] upgrades a store at version v to v + 1 (all in one transaction); a step
+# is an SQL statement or a function of the connection. Version 1 goes to 2 with the table as it is
+# at 2 (HISTORY_SCHEMA minus the column and index that 2 -> 3 then add).
+_V2_HISTORY = [s.replace(",\n        informativeness REAL", "") for s in HISTORY_SCHEMA
+               if "image_activity_informativeness" not in s]
+MIGRATIONS: dict[int, list] = {1: _V2_HISTORY + HISTORY_MIGRATION,
+                               2: INFORMATIVENESS_MIGRATION + [store_informativeness],
+                               3: BOX_FLAGS_SCHEMA,
+                               4: RESTORED_TRIGGER_MIGRATION}

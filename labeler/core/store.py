@@ -19,6 +19,7 @@ these into Qt signals.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from . import backup, history
+from . import backup, history, netfs
 from .lock import lock_project
 
 # The value types, states and errors live in records.py, the tables in schema.py, the folder walk in
@@ -34,7 +35,7 @@ from .lock import lock_project
 from .records import (  # noqa: F401
     ACCEPTED, BOX_STATES, HUMAN, IMAGE_STATUSES, MIN_BOX_SIZE, MISSING, NEEDS_REVIEW, PALETTE, PREDICTED,
     PRELABELED, IN_PROGRESS, REVIEWED, SOURCE_HUMAN, SOURCE_MODEL, UNLABELED, UNREADABLE, Box, Category, ImageRecord, ProjectLockedError,
-    ScanResult, StoreError,
+    ScanResult, StoreError, StoreWriteError,
 )
 from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION  # noqa: F401
 from .tables.boxes import Boxes
@@ -43,7 +44,11 @@ from .tables.images import Images
 from .tables.runs import Runs
 from .tables.settings import Settings
 
+log = logging.getLogger(__name__)
+
 DATA_DIR = ".labeler"
+#: change notices that mean a person's (or a job's) edit, counted for the backups' ledger
+_EDIT_KINDS = ("boxes", "categories", "images")
 DB_NAME = "project.sqlite"
 LOCK_NAME = "lock"
 
@@ -68,6 +73,8 @@ class Project:
         self._batch_depth = 0
         self._pending: list[tuple[str, tuple]] = []
         self.backups: backup.AutoBackup | None = None  # set by open() for a writable project
+        #: the network file system the store is on ('nfs4', 'cifs', …), None when local (core.netfs)
+        self.network_fs: str | None = None
         self._images = Images(self)
         self._categories = Categories(self)
         self._boxes = Boxes(self)
@@ -119,11 +126,15 @@ class Project:
             uri = db_path.as_uri() + ("?mode=ro" if readonly else "")
             conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=10)
             conn.execute("PRAGMA foreign_keys = ON")
+            network = netfs.network_filesystem(ddir)
             if not readonly:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
+                # WAL's shared-memory index is unsafe on a network file system: there, the rollback
+                # journal, which needs only file locks (and a full sync per commit)
+                conn.execute(f"PRAGMA journal_mode = {'DELETE' if network else 'WAL'}")
+                conn.execute(f"PRAGMA synchronous = {'FULL' if network else 'NORMAL'}")
             backup.check_store(conn, db_path)  # PRAGMA quick_check; raises DamagedStoreError
             project = cls(root, conn, lock, readonly, store_dir=ddir)
+            project.network_fs = network
             if not readonly:
                 project._migrate()
             else:
@@ -139,6 +150,8 @@ class Project:
             if backup.is_damage(exc):
                 raise backup.damaged_error(db_path, str(exc)) from None
             raise StoreError(f"{db_path} is not a readable labeler store: {exc}") from None
+        if network and not readonly:
+            log.warning("%s", project.store_note())
         if not readonly:
             project.backups = backup.AutoBackup(conn, ddir, db_path=db_path)
             project.backups.now()  # logged, never raised, when it fails
@@ -161,13 +174,26 @@ class Project:
             self.set_setting(IMAGES_FOLDER_SETTING, str(self.root))
 
     @property
+    def journal_mode(self) -> str:
+        """SQLite's journal mode for the store: 'wal', or 'delete' on a network file system."""
+        return str(self._query("PRAGMA journal_mode")[0][0]).lower()
+
+    def store_note(self) -> str | None:
+        """What the user should know about where the store lives (a network file system), or None."""
+        if not self.network_fs:
+            return None
+        return (f"The project store {self.data_dir / DB_NAME} is on a network file system ({self.network_fs}): "
+                f"SQLite's WAL mode is unsafe there, so it uses journal_mode=DELETE (edits are slower; "
+                f"open the project from one computer at a time).")
+
+    @property
     def is_open(self) -> bool:
         """False once `close` ran (a deferred GUI refresh checks this before it queries)."""
         return self._conn is not None
 
     def close(self) -> None:
         if self.backups is not None:
-            self.backups.wait()  # a backup in flight reads the file we are about to checkpoint
+            self.backups.close()  # a backup in flight reads the file we are about to checkpoint
         with self._mutex:
             if self._conn is not None:
                 try:
@@ -226,7 +252,10 @@ class Project:
                 return
             while v < SCHEMA_VERSION:
                 for stmt in MIGRATIONS[v]:
-                    self._conn.execute(stmt)
+                    if callable(stmt):
+                        stmt(self._conn)
+                    else:
+                        self._conn.execute(stmt)
                 v += 1
                 self._conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(v),))
 
@@ -241,7 +270,11 @@ class Project:
                 self.p._mutex.release()
                 raise StoreError("The project is closed")
             if self.p._batch_depth == 0:
-                self.p._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self.p._conn.execute("BEGIN IMMEDIATE")  # takes the write lock: fails on a disk gone read-only
+                except sqlite3.OperationalError as err:
+                    self.p._mutex.release()
+                    raise _storage_error(err, self.p) from None
             self.p._batch_depth += 1
             return self.p._conn
 
@@ -254,14 +287,12 @@ class Project:
                         try:
                             p._conn.execute("COMMIT")
                         except sqlite3.OperationalError as err:
-                            p._conn.execute("ROLLBACK")
-                            p._pending.clear()
-                            raise _storage_error(err) from None
-                        if p.backups is not None:
-                            p.backups.after_commit()
+                            p._rollback()
+                            raise _storage_error(err, p) from None
+                        if p.backups is not None:  # counts an edit (for the ledger), backs up now and then
+                            p.backups.after_commit(any(kind in _EDIT_KINDS for kind, _ids in p._pending))
                     else:
-                        p._conn.execute("ROLLBACK")
-                        p._pending.clear()
+                        p._rollback()
             finally:
                 pending = []
                 if p._batch_depth == 0:
@@ -270,8 +301,18 @@ class Project:
             if exc_type is None and pending:
                 p._emit(pending)
             if isinstance(exc, sqlite3.OperationalError):
-                raise _storage_error(exc) from None
+                raise _storage_error(exc, p) from None
             return False
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (after SQLITE_FULL or an I/O error it
+        may have rolled back on its own); the change notices of the failed edit are dropped."""
+        self._pending.clear()
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:  # the folder is gone: nothing was committed, nothing to undo
+                pass
 
     def _tx(self) -> "Project._Tx":
         if self.readonly:
@@ -392,6 +433,10 @@ class Project:
     def all_boxes(self, states: Sequence[str] | None = None) -> Iterator[Box]:
         return self._boxes.all(states)
 
+    def box_flags(self) -> dict[int, int]:
+        """{box id: flags} of every box with a flag (records.CROWD, DIFFICULT, TRUNCATED, OCCLUDED)."""
+        return self._boxes.flags_by_id()
+
     def box_rows_with_fit(self, states: Sequence[str]) -> list[tuple]:
         return self._boxes.rows_with_fit(states)
 
@@ -423,10 +468,12 @@ class Project:
         return self._boxes.update(boxes)
 
     def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True,
-                            model: str = history.UNKNOWN_MODEL) -> list[Box]:
+                            model: str = history.UNKNOWN_MODEL, informativeness: float | None = None) -> list[Box]:
         """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay.
-        `model` (its key) is kept with each proposed box (labeler.core.history)."""
-        return self._boxes.replace_predictions(image_id, items, skip_degenerate=skip_degenerate, model=model)
+        `model` (its key) is kept with each proposed box, and the image's `informativeness` (None:
+        the default formula over the new boxes' scores) for the review queue (labeler.core.history)."""
+        return self._boxes.replace_predictions(image_id, items, skip_degenerate=skip_degenerate, model=model,
+                                               informativeness=informativeness)
 
     # settings (tables/settings.py)
     def get_setting(self, key: str, default=None):
@@ -482,10 +529,26 @@ def _shown(db_path: Path, root: Path) -> str:
         return str(db_path)
 
 
-def _storage_error(err: sqlite3.OperationalError) -> StoreError:
+def _storage_error(err: sqlite3.OperationalError, project: "Project") -> StoreError:
+    """The user's message for a write that failed: what happened, that the edit was not saved (the
+    transaction was rolled back) and what to do about it."""
     msg = str(err)
-    if "full" in msg.lower():
-        return StoreError(f"The disk is full: the last edit was not saved ({msg}). Free some space and try again.")
-    if "locked" in msg.lower() or "busy" in msg.lower():
-        return StoreError(f"The project store is busy in another process ({msg})")
-    return StoreError(f"Could not write the project store: {msg}")
+    low = msg.lower()
+    root, store = project.root, project.store_dir / DB_NAME
+    if "locked" in low or "busy" in low:
+        return StoreWriteError(f"The project store is busy in another process ({msg}); the edit was not saved", "busy")
+    if not root.is_dir() or not store.parent.is_dir():
+        return StoreWriteError(
+            f"The project folder {root} is gone (a drive unplugged or a network share lost?): the last edit was not"
+            f" saved ({msg}). Everything saved before it is in {store}; reconnect the folder and reopen the project.",
+            "gone")
+    if "full" in low:
+        return StoreWriteError(f"The disk is full: the last edit was not saved ({msg}). Everything saved before it "
+                               f"is kept; free some space on the disk that holds {store.parent} and edit again.", "full")
+    if "readonly" in low or "read-only" in low:
+        return StoreWriteError(f"The project store {store} cannot be written any more ({msg}): the last edit was not"
+                               f" saved. Check the disk's permissions or whether it was remounted read-only.", "readonly")
+    if "i/o" in low or "disk" in low:
+        return StoreWriteError(f"The disk that holds {store} reported an I/O error: the last edit was not saved "
+                               f"({msg}). Everything saved before it is kept; check the disk and edit again.", "io")
+    return StoreWriteError(f"Could not write the project store {store}: {msg}; the last edit was not saved", "io")

@@ -1,7 +1,10 @@
 """Start the app: QApplication, logging, the exception hook and GC on the GUI thread, then a window.
 
 `Launcher` owns the one open window: opening another folder opens it first (so a failure leaves the
-current one in place) and then closes the old window, which releases its project lock.
+current one in place) and then closes the old window, which releases its project lock. The store is
+opened on a worker thread (its quick_check and the backup made on open read the whole file: a
+fraction of a second for a big project, longer on a slow disk), so the window, or the start screen,
+stays usable meanwhile; `opened` says how it went. A damaged store still gets the restore offer.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
+from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from labeler.core import location
@@ -101,13 +104,32 @@ def demo_folder() -> Path:
     return default_demo_dir()
 
 
+def _open_project(folder: Path | None, store: Path | None, restore_first: bool, progress) -> Project | StoreError:
+    """On the worker: (restore the newest good backup, then) open the store. A StoreError comes back
+    as the value, not raised, so a DamagedStoreError keeps its backup for the question."""
+    try:
+        if restore_first:
+            if store is None:
+                chosen, aside = restore_project(folder)
+            else:
+                chosen, aside = location.restore_store(store)
+            log.warning("Restored %s into %s; the damaged store is kept as %s", chosen.name, store or folder, aside)
+        return Project.open(folder, store=store)
+    except StoreError as exc:
+        return exc
+
+
 class Launcher(QObject):
+    #: an open ended: True when its window is up (or was already), False when it failed or was refused
+    opened = Signal(bool)
+
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.window: MainWindow | None = None
         self.start_screen: StartScreen | None = None
         self._demo_task: BackgroundTask | None = None
         self._demo_progress: QProgressDialog | None = None
+        self._open_task: BackgroundTask | None = None
 
     def open_folder(self, folder: str | Path, scan: bool = True) -> bool:
         """Open `folder` as a project in a new window; on failure say why and keep what is open.
@@ -121,6 +143,7 @@ class Launcher(QObject):
         loc = location.locate(folder)
         if loc.kind == location.USER_DATA and not loc.exists:
             if not ask_user_data_store(self.window, loc.images, loc.store):
+                self.opened.emit(False)
                 return False
         return self._open(loc.images, loc.store if loc.apart else None, scan)
 
@@ -128,7 +151,7 @@ class Launcher(QObject):
         """File > Open project…: the store at `store`, over the image folder it records."""
         problem = not_a_store(str(store))
         if problem:
-            self._fail("Not a project", problem)
+            self._failed_open("Not a project", problem)
             return False
         return self._open(None, Path(store).expanduser(), scan)
 
@@ -138,46 +161,55 @@ class Launcher(QObject):
             return self.open_folder(images, scan)
         return self._open(Path(images).expanduser(), Path(store).expanduser(), scan)
 
-    def _open(self, folder: Path | None, store: Path | None, scan: bool) -> bool:
+    def _open(self, folder: Path | None, store: Path | None, scan: bool, restore_first: bool = False) -> bool:
+        """Start opening the store on a worker; True when started (or the window shows it already),
+        False when another open is still under way. The outcome arrives in `opened`."""
         current = self.window.project if self.window is not None and self.window.isVisible() else None
         wanted = location.store_folder(store) if store is not None else (folder.resolve() / DATA_DIR)
         if current is not None and current.data_dir == wanted:
             self.window.raise_()
+            self.opened.emit(True)
             return True
-        try:
-            project = Project.open(folder, store=store)
-        except ProjectLockedError as exc:
-            self._fail("The project is open elsewhere", str(exc))
+        if self._open_task is not None and self._open_task.running:
             return False
-        except DamagedStoreError as exc:
-            if exc.backup is None or not ask_restore(self.window, exc):
-                self._fail("The project store is damaged", str(exc))
-                return False
-            try:
-                if store is None:
-                    chosen, aside = restore_project(folder)
-                else:
-                    chosen, aside = location.restore_store(store)
-            except StoreError as err:
-                self._fail("Could not restore the backup", str(err))
-                return False
-            log.warning("Restored %s into %s; the damaged store is kept as %s", chosen.name, wanted, aside)
-            return self._open(folder, store, scan)
-        except location.ImagesFolderMissingError as exc:
-            found = ask_images_folder(self.window, exc)
+        if self.window is not None:
+            self.window.statusBar().showMessage(f"Opening {folder or store}: checking its store…")
+        task = self._open_task = BackgroundTask(f"Opening {folder or store}", _open_project, folder, store,
+                                                restore_first, parent=self)
+        task.finished.connect(lambda result: self._opened(folder, store, scan, restore_first, wanted, result))
+        task.failed.connect(lambda msg: self._failed_open("Cannot open the folder", msg))
+        task.start()
+        return True
+
+    def _failed_open(self, title: str, text: str) -> None:
+        self._fail(title, text)
+        self.opened.emit(False)
+
+    def _opened(self, folder: Path | None, store: Path | None, scan: bool, restored: bool, wanted: Path,
+                result) -> None:
+        """On the GUI thread, with the worker's Project or the StoreError it met."""
+        if isinstance(result, ProjectLockedError):
+            return self._failed_open("The project is open elsewhere", str(result))
+        if isinstance(result, DamagedStoreError):
+            if restored or result.backup is None or not ask_restore(self.window, result):
+                return self._failed_open("The project store is damaged", str(result))
+            self._open(folder, store, scan, restore_first=True)  # the restore, too, on the worker
+            return
+        if isinstance(result, location.ImagesFolderMissingError):
+            found = ask_images_folder(self.window, result)
             if found is None:
-                self._fail("The image folder is gone", str(exc))
-                return False
+                return self._failed_open("The image folder is gone", str(result))
             try:
-                have, total = location.relink(exc.store, found)
+                have, total = location.relink(result.store, found)
             except StoreError as err:
-                self._fail("That is not the image folder", str(err))
-                return False
-            log.info("Relinked %s to %s: %d of %d images there", exc.store, found, have, total)
-            return self._open(None, exc.store, scan)
-        except StoreError as exc:
-            self._fail("Cannot open the folder", str(exc))
-            return False
+                return self._failed_open("That is not the image folder", str(err))
+            log.info("Relinked %s to %s: %d of %d images there", result.store, found, have, total)
+            self._open(None, result.store, scan)
+            return
+        if isinstance(result, StoreError):
+            return self._failed_open("Could not restore the backup" if restored else "Cannot open the folder",
+                                     str(result))
+        project = result
         # a project kept apart is reopened through its store; the others through their image folder
         # (whose user-data store, if any, location.locate finds again)
         given = store is not None and project.data_dir != location.user_store_dir(project.root)
@@ -198,7 +230,15 @@ class Launcher(QObject):
             self.start_screen = None
         if scan:
             self.window.rescan()  # off the GUI thread; the list refreshes when it ends
-        return True
+        self.opened.emit(True)
+
+    def after_open(self, fn) -> None:
+        """Call fn(window or None) once, when the next open ends."""
+        def once(ok: bool) -> None:
+            self.opened.disconnect(once)
+            fn(self.window if ok else None)
+
+        self.opened.connect(once)
 
     def _fail(self, title: str, text: str) -> None:
         log.warning("%s: %s", title, text)
@@ -223,8 +263,12 @@ class Launcher(QObject):
         """Open the demo project, writing it first (in a worker) if it is not there yet."""
         folder = demo_folder()
         if (folder / DATA_DIR / DB_NAME).exists():
-            if self.open_folder(folder) and not self.window.project.get_setting(DEMO_SETTING, False):
-                self.window.project.set_setting(DEMO_SETTING, True)  # a demo written before the guide
+            def mark(window):
+                if window is not None and not window.project.get_setting(DEMO_SETTING, False):
+                    window.project.set_setting(DEMO_SETTING, True)  # a demo written before the guide
+
+            self.after_open(mark)
+            self.open_folder(folder)
             return
         if self._demo_task is not None and self._demo_task.running:
             return
@@ -240,7 +284,8 @@ class Launcher(QObject):
         task = self._demo_task = BackgroundTask("Creating the demo project", work, parent=self)
         task.progressed.connect(self._on_demo_progressed)
         # open (or explain) before closing the progress dialog, so the app always has a window
-        task.finished.connect(lambda _path: (self.open_folder(folder), self._demo_progress.close()))
+        task.finished.connect(lambda _path: (self.after_open(lambda _w: self._demo_progress.close()),
+                                             self.open_folder(folder)))
         task.failed.connect(lambda msg: (self._fail("Cannot create the demo project", msg),
                                          self._demo_progress.close()))
         task.start()

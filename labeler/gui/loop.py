@@ -19,8 +19,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from labeler.core import history
-from labeler.core.review import (ORDERS, SETTING_ORDER, all_in_order, image_informativeness, review_order,
-                                 review_queue)
+from labeler.core.review import ORDERS, SETTING_ORDER, image_informativeness, next_to_review, review_order
 from labeler.core.store import StoreError
 from labeler.gui.docks.progress import ProgressPanel
 
@@ -113,6 +112,8 @@ class ReviewLoop(QObject):
             self.order_actions[order] = a
 
         window.image_model.tip_lines.append(self.tooltip_line)
+        # the image list's "most informative first" takes in each run's scores once it is over
+        window.prelabel_panel.run_finished.connect(lambda _summary: window.image_model.resort())
         self._apply_shift_d(current)
         self.progress = ProgressPanel(project, window.signals)
         window.add_dock("Progress", self.progress)
@@ -148,18 +149,9 @@ class ReviewLoop(QObject):
             self.next_action.setShortcuts([QKeySequence("N"), QKeySequence("Shift+D")])
 
     def next_to_review(self) -> int | None:
-        """Go to the next unreviewed image in the review order; returns it (None at the end)."""
-        project = self.window.project
-        current = self.window.current_image_id()
-        order = review_order(project)
-        waiting = [im.id for im in review_queue(project, order)]
-        if order == "informative":  # always the one the model is least sure of, of those left
-            target = next((i for i in waiting if i != current), None)
-        else:  # the next one after the image shown, in that order, wrapping around
-            every = [im.id for im in all_in_order(project, order)]
-            after = every.index(current) + 1 if current in every else 0
-            left = set(waiting)
-            target = next((i for i in every[after:] + every[:after] if i in left and i != current), None)
+        """Go to the next unreviewed image in the review order; returns it (None at the end). One
+        indexed query (core.review.next_to_review), never the whole queue: cheap on this thread."""
+        target = next_to_review(self.window.project, self.window.current_image_id())
         if target is None:
             self.window.statusBar().showMessage("No image is left to review.", 6000)
             return None

@@ -23,6 +23,7 @@ from labeler.core.store import Project, StoreError
 from labeler.core.words import counted
 from labeler.gui import settings, window_actions
 from labeler.gui.background import BackgroundTask
+from labeler.gui.backup_status import BackupStatus
 from labeler.gui.docks.boxes import BoxList
 from labeler.gui.canvas.view import Canvas
 from labeler.gui.docks.classes import ClassPanel
@@ -191,6 +192,10 @@ class MainWindow(QMainWindow):
         for w in (self.size_label, self.cursor_label, self.zoom_label, self.count_label):
             w.setContentsMargins(6, 0, 6, 0)
             sb.addPermanentWidget(w)
+        self.backup_status = BackupStatus(self.project, sb)  # when the last backup was made, or why it failed
+        sb.addPermanentWidget(self.backup_status)
+        if self.project.store_note():  # a network file system: said once, here and in the log
+            sb.showMessage(self.project.store_note(), 30000)
 
     # ------------------------------------------------------------------ wiring
     def _wire(self) -> None:
@@ -248,8 +253,12 @@ class MainWindow(QMainWindow):
             settings.set_score_threshold(self.project, value / 100)
 
     def _on_edit_failed(self, text: str) -> None:
-        self.statusBar().showMessage(text, 10000)
+        """An edit was refused (a full disk, an I/O error, a rule): the status bar says why, and the
+        views re-read the store, so what they drew for the edit goes and they show what it holds."""
+        self.statusBar().showMessage(text, 15000)
         log.info("Edit refused: %s", text)
+        self.signals.boxes_changed.emit((self._current,) if self._current is not None else ())
+        self.signals.categories_changed.emit(())
 
     def _show_image_status(self) -> None:
         rec = self.image_model.record(self._current) if self._current is not None else None
@@ -460,6 +469,7 @@ class MainWindow(QMainWindow):
             # nothing may reach the store once it is closed: queued notices and pending refreshes
             self.signals.detach()
             self.signals.blockSignals(True)
+            self.backup_status.detach()
             self.canvas.stop()
             self.image_model.stop()
             self.class_panel.stop()

@@ -2,7 +2,8 @@
 
 Each edit is a core command (with its inverse, tested without Qt); `StoreCommand` runs it on the
 undo stack. A store error (disk full, a box made too small) is reported through `failed` and the
-command becomes obsolete, so the stack never holds an edit that did not happen.
+command becomes obsolete, so the stack never holds an edit that did not happen (nor, when an undo
+cannot be written, one that can no longer be undone as the stack thinks).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class StoreCommand(QUndoCommand):
         try:
             history.revert(self.project, self.command)
         except StoreError as exc:
+            # the store still holds the edit (the undo was rolled back): an obsolete command leaves
+            # the stack, so neither a second undo nor a redo acts on a state the store does not have
+            self.setObsolete(True)
             if self.reporter:
                 self.reporter.failed.emit(str(exc))
             return

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from labeler.core.errors import LabelerError
-from labeler.core.files import atomic_write
+from labeler.core.files import atomic_write_all
 
 FORMAT = "labeler-checkpoint"
 FORMAT_VERSION = 1
@@ -26,20 +26,17 @@ def meta_path(weights_path: str | os.PathLike) -> Path:
     return Path(weights_path).with_suffix(".json")
 
 
-def _atomic_write(path: Path, write) -> None:
-    atomic_write(path, write)  # labeler.core.files: no partial file, the old one kept on failure
-
-
 def save_checkpoint(path: str | os.PathLike, state_dict: dict, meta: dict) -> Path:
-    """Write weights and metadata atomically (temp file, then rename); returns the .pth path."""
+    """Write weights and metadata atomically (temp files, then renames; a failure leaves the old pair); returns the .pth path."""
     import torch
 
     path = Path(path)
     meta = {"format": FORMAT, "version": FORMAT_VERSION, **meta}
     cpu_state = {k: v.detach().cpu() for k, v in state_dict.items()}
     try:
-        _atomic_write(path, lambda fh: torch.save(cpu_state, fh))
-        _atomic_write(meta_path(path), lambda fh: fh.write(json.dumps(meta, indent=2).encode()))
+        # both written before either replaces the old pair: never new weights beside old metadata
+        atomic_write_all([(path, lambda fh: torch.save(cpu_state, fh)),
+                          (meta_path(path), lambda fh: fh.write(json.dumps(meta, indent=2).encode()))])
     except OSError as exc:
         raise CheckpointError(f"Could not write checkpoint {path}: {exc.strerror or exc}") from None
     return path

@@ -21,7 +21,7 @@ from typing import Sequence
 from labeler.core.errors import LabelerError
 from labeler.core.images import ImageLoadError, load_image
 from labeler.core.split import DEFAULT_VAL_FRACTION, split_of, validation_paths  # noqa: F401 (split_of re-exported)
-from labeler.core.records import MIN_BOX_SIZE
+from labeler.core.records import CROWD, MIN_BOX_SIZE
 from labeler.core.truth import ground_truth
 
 #: every augmentation the trainer knows; TrainSettings.augment picks from these
@@ -59,13 +59,24 @@ def snapshot(project) -> tuple[list[str], list[Sample], int]:
     """(class names in model order, reviewed samples, degenerate boxes dropped) from the store's
     ground truth (labeler.core.truth): reviewed usable images with their accepted and human boxes;
     a reviewed image without boxes is a negative (it teaches the model what is not an object).
+
+    A COCO crowd region (records.CROWD) is one box around many objects, not an object: it is left
+    out, as torchvision's COCO reference training does, and an image whose only boxes are crowd
+    regions is left out too (it is no negative). VOC's difficult, truncated and occluded boxes are
+    objects and train as any other (Detectron2 keeps difficult ones too).
     """
     classes = [c.name for c in project.categories()]
     label_of = {c.id: i + 1 for i, c in enumerate(project.categories())}
     truth = ground_truth(project)
+    flags = project.box_flags()
     samples = []
     for im, kept in truth.images:
         kept = [b for b in kept if b.category_id in label_of]
+        if flags:
+            objects = [b for b in kept if not flags.get(b.id, 0) & CROWD]
+            if kept and not objects:
+                continue
+            kept = objects
         samples.append(Sample(im.path, str(project.root / im.path), im.width, im.height,
                               tuple(b.rect for b in kept), tuple(label_of[b.category_id] for b in kept)))
     return classes, samples, truth.dropped

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Callable, Generator, Iterator, Sequence
 
 from labeler.core.images import ImageLoadError, load_image
+from labeler.core.informativeness import LOOK_BELOW, flip_disagreement, informativeness, mirror, needs_flip
+from labeler.core.review import review_threshold
 from labeler.core.runs import SETTING_PRELABEL_MODEL as SETTING_MODEL  # noqa: F401  (one key, in core)
 from labeler.core.words import counted
 
@@ -203,6 +205,12 @@ class PredictionSettings:
     batch_size: int | None = None  # None: 1 on the CPU, 4 on a GPU
     amp: bool = True  # mixed precision, CUDA only
     threads: int | None = None  # torch intra-op threads; None: all cores
+    # a second pass on each image mirrored, for the "flip" informativeness; None: only when the
+    # chosen formula (labeler.core.informativeness.DEFAULT) needs it, since it doubles the work
+    flip: bool | None = None
+
+    def resolved_flip(self) -> bool:
+        return needs_flip() if self.flip is None else bool(self.flip)
 
     def resolved_batch_size(self, device) -> int:
         if self.batch_size:
@@ -215,6 +223,8 @@ class ImageResult:
     image_id: int
     items: list[tuple] = field(default_factory=list)  # (category_id, x1, y1, x2, y2, score)
     error: str | None = None
+    mirrored: list[tuple] | None = None  # the flip pass's boxes, mapped back onto the image
+    informativeness: float | None = None  # as stored for the review queue (labeler.core.informativeness)
 
 
 @dataclass
@@ -312,16 +322,23 @@ def predict_images(project, loaded: LoadedModel, image_ids: Sequence[int], label
     """Pre-label `image_ids`; yields each image's result once it is stored (with `write`).
 
     Only model labels in `label_to_category` are kept (unmapped classes are dropped). Stops between
-    batches when `cancelled()` is true; what finished stays stored."""
+    batches when `cancelled()` is true; what finished stays stored. Each image's informativeness
+    (the review queue's) is computed from its outputs and stored with them; with the flip pass on
+    (settings.flip), from those of its mirrored copy too."""
     import torch
 
     settings = settings or PredictionSettings()
     model = loaded.model
-    model.roi_heads.score_thresh = float(settings.score_threshold)
+    # the model reports boxes down to LOOK_BELOW: the informativeness counts them, only those at the
+    # score threshold or above are stored (a lower box never suppresses a higher one in the NMS)
+    keep = float(settings.score_threshold)
+    model.roi_heads.score_thresh = min(keep, LOOK_BELOW)
     model.roi_heads.nms_thresh = float(settings.nms_iou)
     model.roi_heads.detections_per_img = int(settings.max_boxes)
     batch_size = settings.resolved_batch_size(loaded.device)
     use_amp = settings.amp and loaded.device.type == "cuda"
+    flip = settings.resolved_flip()
+    threshold = review_threshold(project)  # the queue's t, read once per run
 
     jobs = []
     for rec in project.images_by_ids(image_ids):
@@ -369,21 +386,40 @@ def predict_images(project, loaded: LoadedModel, image_ids: Sequence[int], label
             amp = torch.autocast("cuda", dtype=torch.float16) if use_amp else contextlib.nullcontext()
             with torch.inference_mode(), amp:
                 tensors = [t.to(loaded.device, non_blocking=True) for _, t, _, _ in batch]
-                outputs = model(tensors if on_cpu else [t.float().div_(255) for t in tensors])
-            for (image_id, _, sx, sy), out in zip(batch, outputs):
-                boxes = out["boxes"].float().cpu().tolist()
-                labels = out["labels"].cpu().tolist()
-                scores = out["scores"].float().cpu().tolist()
-                items = [(label_to_category[lab], b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy, s)
-                         for b, lab, s in zip(boxes, labels, scores) if lab in label_to_category]
+                inputs = tensors if on_cpu else [t.float().div_(255) for t in tensors]
+                outputs = model(inputs)
+                flipped = model([t.flip(-1) for t in inputs]) if flip else [None] * len(inputs)
+            for (image_id, tensor, sx, sy), out, fout in zip(batch, outputs, flipped):
+                every = _items(out, label_to_category, sx, sy)
+                items = [it for it in every if it[5] >= keep]
+                result = ImageResult(image_id, items)
+                scores = [it[5] for it in every]
+                if fout is not None:
+                    width = tensor.shape[-1] * sx
+                    result.mirrored = [it for it in mirror(_items(fout, label_to_category, sx, sy), width)
+                                       if it[5] >= keep]
+                    result.informativeness = informativeness(
+                        scores, threshold, flip=flip_disagreement(items, result.mirrored))
+                else:
+                    result.informativeness = informativeness(scores, threshold)
                 if write:
-                    stored = project.replace_predictions(image_id, items, model=loaded.key)
-                    items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score) for b in stored]
-                yield ImageResult(image_id, items)
+                    stored = project.replace_predictions(image_id, items, model=loaded.key,
+                                                         informativeness=result.informativeness)
+                    result.items = [(b.category_id, b.x1, b.y1, b.x2, b.y2, b.score) for b in stored]
+                yield result
     finally:
         stop.set()
         thread.join()
         torch.set_num_threads(old_threads)
+
+
+def _items(out, label_to_category: dict[int, int], sx: float, sy: float) -> list[tuple]:
+    """A detector output as (category_id, x1, y1, x2, y2, score) in displayed-image pixels."""
+    boxes = out["boxes"].float().cpu().tolist()
+    labels = out["labels"].cpu().tolist()
+    scores = out["scores"].float().cpu().tolist()
+    return [(label_to_category[lab], b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy, s)
+            for b, lab, s in zip(boxes, labels, scores) if lab in label_to_category]
 
 
 def prelabel_steps(project, loaded: LoadedModel, image_ids: Sequence[int], label_to_category: dict[int, int],

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import socket
 import ssl
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from labeler.core.errors import LabelerError
+from labeler.core.files import atomic_copy
 from .models import architecture
 
 #: torchvision's COCO weight URLs per architecture (from the `*_Weights.COCO_V1` enums).
@@ -268,12 +268,8 @@ def import_weights_file(source: str | os.PathLike, architecture_name: str, *,
         raise WeightsError(str(exc)) from None
     if source.resolve() == w.path.resolve():
         return w.path
-    partial = w.path.with_name(w.path.name + ".partial")
     try:
-        w.path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, partial)
-        os.replace(partial, w.path)
+        atomic_copy(source, w.path)  # a full disk leaves no partial file in the cache
     except OSError as exc:
-        _unlink(partial)
         raise WeightsError(f"Could not copy {source} to {w.path}: {exc.strerror or exc}") from None
     return w.path

@@ -55,8 +55,8 @@ def test_damaged_store_names_backup_and_restore_keeps_damaged_file(tmp_path, off
             Project.open(folder, readonly=readonly)
         msg = str(err.value)
         assert "damaged" in msg and "backup-" in msg and "just now" in msg
-        assert "edits made after it are lost" in msg and f"labeler restore {folder}" in msg
-        assert isinstance(err.value, StoreError) and err.value.backup is not None
+        assert "made after it (as counted just now) are lost" in msg and f"labeler restore {folder}" in msg
+        assert isinstance(err.value, StoreError) and err.value.backup is not None and err.value.lost_edits == 0
     from labeler.cli import main
     assert main(["info", str(folder)]) == 2
     assert "labeler restore" in capsys.readouterr().err
@@ -174,3 +174,56 @@ def test_backups_after_commits_run_off_the_editing_thread(tmp_path, monkeypatch)
     with sqlite3.connect(p.backups.last.path) as b:  # the box committed before it is in the backup
         assert b.execute("SELECT COUNT(*) FROM boxes WHERE x1=4").fetchone()[0] == 1
     p.close()
+
+
+def test_the_damaged_message_counts_the_edits_after_the_newest_good_backup(tmp_path):
+    folder, p = _project_with_boxes(tmp_path)
+    p.backups.now()
+    image, car = p.images()[0].id, p.categories()[0].id
+    for i in range(7):  # seven edits after the backup; settings are not edits
+        p.add_box(image, car, 1 + i, 1, 20, 20)
+    p.set_setting("zoom", 2)
+    with p.batch():  # one transaction, one edit
+        p.add_box(image, car, 2, 2, 30, 30)
+        p.set_reviewed(image)
+    p.close()  # writes the ledger
+    ledger = backup.read_ledger(folder / ".labeler")
+    assert ledger["total"] - max(ledger["backups"].values()) == 8
+    _damage(folder / ".labeler" / DB_NAME, 0)
+    with pytest.raises(DamagedStoreError) as err:
+        Project.open(folder)
+    assert err.value.lost_edits == 8 and "8 edits made after it (as counted just now) are lost" in str(err.value)
+    (folder / ".labeler" / backup.BACKUP_DIR / backup.LEDGER).write_text("{not json")
+    with pytest.raises(DamagedStoreError) as err:
+        Project.open(folder)
+    assert err.value.lost_edits is None and "they cannot be counted" in str(err.value)
+
+
+def test_the_ledger_is_written_off_the_editing_thread_at_most_every_few_seconds(tmp_path):
+    import threading
+
+    folder, p = _project_with_boxes(tmp_path)
+    ddir = folder / ".labeler"
+    clock = [1000.0]
+    p.backups = backup.AutoBackup(p._conn, ddir, clock=lambda: clock[0], db_path=ddir / DB_NAME)
+    p.backups.now()
+    writers = []
+    real = p.backups.write_ledger
+    p.backups.write_ledger = lambda: (writers.append(threading.current_thread().name), real())
+    image, car = p.images()[0].id, p.categories()[0].id
+    for _ in range(5):  # the backup just wrote the ledger: not again within LEDGER_S
+        clock[0] += 1
+        p.add_box(image, car, 1, 1, 20, 20)
+    p.backups.wait()
+    assert writers == []
+    clock[0] += backup.LEDGER_S
+    p.add_box(image, car, 1, 1, 20, 20)
+    p.backups.wait()
+    assert writers == ["labeler-backup"]  # on the backup's thread, not the editing one
+    p.add_box(image, car, 1, 1, 20, 20)
+    p.backups.wait()
+    assert writers == ["labeler-backup"]
+    assert backup.read_ledger(ddir)["total"] == p.backups.edits - 1  # the last edit: counted at the next write
+    edits = p.backups.edits
+    p.close()
+    assert backup.read_ledger(ddir)["total"] == edits  # closing writes it

@@ -90,3 +90,36 @@ def test_category_commands(project):
         assert snapshot(project, a) == before_boxes
     add.undo(project)
     assert [c.name for c in project.categories()] == ["cat"]
+
+
+def test_flags_survive_every_edit_and_its_undo(project):
+    """A crowd region or a VOC difficult box (from an import) keeps its mark through moves,
+    resizes, re-class, accept, review, delete, class delete and merge, and their undo and redo."""
+    from labeler.core.records import CROWD, DIFFICULT, TRUNCATED
+
+    dog = project.add_category("dog")
+    cat = project.add_category("cat")
+    a = project.image_by_path("a.jpg").id
+    crowd, hard = project.add_boxes(a, [(dog.id, 1, 1, 20, 20, None, CROWD), (dog.id, 5, 5, 30, 30, None, DIFFICULT)])
+    pred = project.replace_predictions(a, [(dog.id, 2, 2, 12, 12, 0.9, TRUNCATED)])[0]
+    want = {crowd.id: CROWD, hard.id: DIFFICULT, pred.id: TRUNCATED}
+
+    def flags():
+        return {b.id: b.flags for b in project.boxes(a)}
+
+    assert flags() == want
+    for cmd in (C.SetBoxRect(crowd.id, (2, 2, 22, 22)), C.MoveBoxes([crowd.id, hard.id], 3, 1),
+                C.SetCategory([crowd.id, hard.id, pred.id], cat.id), C.AcceptBoxes([pred.id]),
+                C.DeleteBoxes([hard.id]), C.MergeCategory(dog.id, cat.id), C.DeleteCategory(dog.id)):
+        cmd.redo(project)
+        assert {i: f for i, f in want.items() if i in flags()} == flags()
+        cmd.undo(project)
+        assert flags() == want, cmd
+        cmd.redo(project)
+        cmd.undo(project)
+        assert flags() == want, cmd
+    review = C.ReviewImage(a, min_score=0.5)
+    review.redo(project)
+    assert flags() == want
+    review.undo(project)
+    assert flags() == want

@@ -1,11 +1,14 @@
 """Predictions kept as proposed, their fates through every edit and undo, edits per image, and the
-schema-1 -> 2 migration."""
+schema-1 -> 2 -> 3 migration."""
 
 import sqlite3
 import time
 
+import pytest
+
 from labeler.core import commands as C
 from labeler.core import history as H
+from labeler.core import informativeness as I
 from labeler.core import schema
 from labeler.core.store import ACCEPTED, HUMAN, PREDICTED, Project
 
@@ -95,11 +98,13 @@ def test_imported_predictions_count_as_model_imported(project, tmp_path):
     import_coco(project, path, as_predictions=True)
     assert [(p.model, p.score) for p in H.predictions(project, [a.id])] == [("imported", 0.8)]
     assert H.activity(project)[a.id].prelabel_model == "imported"
+    # and a score for the review queue, from the scores the file brings
+    assert H.activity(project)[a.id].informativeness == pytest.approx(I.informativeness([0.8], 0.5))
 
 
 # The schema-1 tables exactly as the release before version 2 created them (the history module's
-# statements were appended to that list; nothing else changed).
-V1_SCHEMA = schema.SCHEMA[:len(schema.SCHEMA) - len(H.HISTORY_SCHEMA)]
+# statements, then version 3's box flags, were appended to that list; nothing else changed).
+V1_SCHEMA = schema.SCHEMA[:len(schema.SCHEMA) - len(H.HISTORY_SCHEMA) - len(schema.BOX_FLAGS_SCHEMA)]
 
 
 def test_schema_1_store_migrates_in_one_transaction_keeping_every_box(tmp_path):
@@ -125,7 +130,9 @@ def test_schema_1_store_migrates_in_one_transaction_keeping_every_box(tmp_path):
         preds = H.predictions(p)
         assert [(x.box_id, x.model, x.score) for x in preds] == [(2, "unknown", 0.6)]
         assert H.activity(p)[1].prelabel_model == "unknown"
-        assert p._query("SELECT value FROM meta WHERE key='schema_version'") == [("2",)]
+        assert p._query("SELECT value FROM meta WHERE key='schema_version'") == [(str(schema.SCHEMA_VERSION),)]
+        # 2 -> 3 stored the queue's informativeness of the kept prediction (default formula, t = 0.5)
+        assert H.activity(p)[1].informativeness == pytest.approx(I.informativeness([0.6], 0.5))
         # the new tables work after migration: a delete records a rejection
         C.DeleteBoxes([2]).redo(p)
         assert H.predictions(p)[0].fate == H.REJECTED
@@ -141,7 +148,6 @@ def test_failed_migration_leaves_the_schema_1_store_untouched(tmp_path, monkeypa
     conn.commit()
     conn.close()
     monkeypatch.setitem(schema.MIGRATIONS, 1, schema.MIGRATIONS[1] + ["THIS IS NOT SQL"])
-    import pytest
 
     from labeler.core.store import StoreError
 

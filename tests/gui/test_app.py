@@ -13,8 +13,12 @@ def run_and_capture(qtbot, **kwargs):
     """Run the app; once its event loop is up, note the top-level windows and close them."""
     seen = []
 
+    def shown():
+        return [w for w in QApplication.topLevelWidgets() if w.isVisible() and isinstance(w, (MainWindow, StartScreen))]
+
     def inspect():
-        tops = [w for w in QApplication.topLevelWidgets() if w.isVisible() and isinstance(w, (MainWindow, StartScreen))]
+        qtbot.waitUntil(lambda: bool(shown()), timeout=10000)  # the store opens on a worker first
+        tops = shown()
         seen.extend(tops)
         if tops and isinstance(tops[0], MainWindow):
             # wait for the opening scan, as a user would
@@ -74,7 +78,8 @@ def test_demo_is_written_once_in_a_worker_then_opened(qtbot, monkeypatch):
     assert window.project.root == folder.resolve() and calls == [folder]
     assert window.image_model.total() == 6 and window.image_model.counts["reviewed"] == 2
     window.close()
-    launcher.open_demo()  # already there: opened as it is, not written again
+    with qtbot.waitSignal(launcher.opened, timeout=10000):
+        launcher.open_demo()  # already there: opened as it is, not written again
     qtbot.addWidget(launcher.window)
     assert launcher.window is not window and calls == [folder]
     launcher.window.close()

@@ -122,6 +122,22 @@ def test_pace_text_estimates_the_time_left(tmp_path):
         assert pace_text(derive_rounds(p)) == "1 of 3 images reviewed; at 120 s an image, about 4 min left for 2 images"
 
 
+def test_random_order_and_the_image_list_resorts_after_a_run(qtbot, window):
+    p, ids = window.project, window.ids
+    window.review_loop.order_actions["random"].trigger()
+    seen = [window.review_loop.next_to_review() for _ in range(4)]
+    assert sorted(seen) == sorted(ids.values())  # each unreviewed image once, then round again
+    model = window.image_model
+    model.set_sort("informative")
+    assert model.id_at(0) == ids["c.png"]
+    car = p.categories()[0].id
+    p.replace_predictions(ids["d.png"], [(car, 1, 1, 20, 20, 0.5)] * 3, model="coco:m")  # a run's image
+    qtbot.waitUntil(lambda: model.score(ids["d.png"]) is not None)
+    assert model.id_at(0) == ids["c.png"]
+    window.prelabel_panel.run_finished.emit(None)  # the run is over: the order follows
+    assert model.id_at(0) == ids["d.png"]
+
+
 def test_pace_text_leaves_unreadable_files_out_of_the_work(tmp_path):
     with Project.open(tmp_path) as p:
         p.add_image_records([("a.jpg", 10, 10), ("b.jpg", 10, 10), ("c.jpg", 10, 10), ("d.jpg", 10, 10)])

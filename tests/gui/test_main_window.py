@@ -244,26 +244,78 @@ def test_threshold_and_layout_persist(qtbot, project, folder, monkeypatch):
     w2.close()
 
 
+def _open(qtbot, launcher, folder):
+    """open_folder, then the outcome (the store opens on a worker)."""
+    with qtbot.waitSignal(launcher.opened, timeout=10000) as blocker:
+        assert launcher.open_folder(folder)
+    return blocker.args[0]
+
+
 def test_launcher_opens_folders_and_explains_a_locked_project(qtbot, folder, monkeypatch):
     from labeler.gui import app
 
     warnings = []
     monkeypatch.setattr(app, "show_warning", lambda parent, title, text: warnings.append(text))
     launcher = app.Launcher()
-    assert launcher.open_folder(folder)
+    assert _open(qtbot, launcher, folder)
     first = launcher.window
     qtbot.addWidget(first)
     qtbot.waitUntil(lambda: not first.tasks_running(), timeout=10000)
     assert settings.last_folder() == str(folder.resolve())
     other = app.Launcher()
-    assert not other.open_folder(folder)  # the same folder is locked by the first window
+    assert not _open(qtbot, other, folder)  # the same folder is locked by the first window
     assert other.window is None and "open in another labeler process" in warnings[0]
     assert other.start_screen is not None and other.start_screen.isVisible()
     qtbot.addWidget(other.start_screen)
     assert str(folder.resolve()) in other.start_screen.recent.item(0).text()
-    assert not launcher.open_folder(folder / "nope")
+    assert not _open(qtbot, launcher, folder / "nope")
     assert launcher.window is first and "is not a folder" in warnings[-1]
     first.close()
+
+
+def test_the_store_opens_off_the_gui_thread_and_the_window_shows_the_backup(qtbot, folder, monkeypatch):
+    import threading
+
+    from labeler.core import store
+    from labeler.gui import app
+
+    threads = []
+    real = store.backup.check_store
+    monkeypatch.setattr(store.backup, "check_store", lambda *a: (threads.append(threading.current_thread()), real(*a)))
+    launcher = app.Launcher()
+    assert _open(qtbot, launcher, folder)
+    w = launcher.window
+    qtbot.addWidget(w)
+    assert threads and threading.main_thread() not in threads  # quick_check (and the backup after it) ran on the worker
+    assert w.project.backups.last is not None  # the backup made on open
+    assert w.backup_status.text().startswith("Backed up ") and str(w.project.backups.last.path) in w.backup_status.toolTip()
+    w.close()
+
+
+def test_a_backup_that_fails_is_said_in_the_status_bar(qtbot, window, project):
+    backups = project.data_dir / "backups"
+    for old in backups.iterdir():
+        old.unlink()
+    backups.rmdir()
+    backups.write_text("a file where the backups folder should be")  # every backup fails from here on, for real
+    with qtbot.waitSignal(window.backup_status._reported, timeout=10000):
+        threading_backup(project)
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Backup failed: Could not back up the project store") and str(backups) in message
+    assert window.backup_status.text() == "Backup failed" and str(backups) in window.backup_status.toolTip()
+    backups.unlink()
+    with qtbot.waitSignal(window.backup_status._reported, timeout=10000):
+        threading_backup(project)
+    assert window.backup_status.text().startswith("Backed up ")
+
+
+def threading_backup(project):
+    """A backup made as after a commit: on the backup's own thread."""
+    import threading
+
+    t = threading.Thread(target=project.backups.now)
+    t.start()
+    t.join()
 
 
 def test_arrows_nudge_a_selection_and_navigate_without_one(qtbot, window, project):

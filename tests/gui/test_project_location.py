@@ -11,6 +11,7 @@ from labeler.core.location import ImagesFolderMissingError
 from labeler.core.store import DATA_DIR, Project
 from labeler.gui import app, settings
 from labeler.gui.dialogs.project_location import NewProjectDialog, ask_images_folder, ask_user_data_store
+from tests.gui.launching import opened
 from tests.projects import write_images
 
 
@@ -26,14 +27,14 @@ def _close(launcher):
 def test_new_project_keeps_the_store_apart_and_reopens_from_recent(qtbot, tmp_path):
     images, store = _images(tmp_path), tmp_path / "tasks" / "cars"
     launcher = app.Launcher()
-    assert launcher.new_project(str(images), str(store), scan=False)
+    assert opened(qtbot, launcher.new_project, str(images), str(store), scan=False)
     qtbot.addWidget(launcher.window)
     window = launcher.window
     assert window.project.data_dir == store.resolve() and window.project.root == images.resolve()
     assert not (images / DATA_DIR).exists()
     assert settings.recent_folders()[0] == str(store.resolve())  # the recent entry reopens the store
     window.close()
-    assert launcher.open_folder(settings.recent_folders()[0], scan=False)
+    assert opened(qtbot, launcher.open_folder, settings.recent_folders()[0], scan=False)
     qtbot.addWidget(launcher.window)
     assert launcher.window.project.data_dir == store.resolve()
     assert launcher.window.project.root == images.resolve()
@@ -57,7 +58,7 @@ def test_a_gone_image_folder_is_found_with_a_dialog_and_relinked(qtbot, tmp_path
     asked = []
     monkeypatch.setattr(app, "ask_images_folder", lambda parent, exc: asked.append(exc) or str(moved))
     launcher = app.Launcher()
-    assert launcher.open_store(store, scan=False)
+    assert opened(qtbot, launcher.open_store, store, scan=False)
     qtbot.addWidget(launcher.window)
     assert asked[0].folder == images.resolve()
     assert launcher.window.project.root == moved.resolve()
@@ -73,7 +74,7 @@ def test_cancelling_the_search_for_the_images_says_which_folder_is_gone(qtbot, t
     launcher = app.Launcher()
     failures = []
     monkeypatch.setattr(launcher, "_fail", lambda title, text: failures.append(text))
-    assert not launcher.open_store(store, scan=False)
+    assert not opened(qtbot, launcher.open_store, store, scan=False)
     assert str(images.resolve()) in failures[0] and "is gone" in failures[0]
 
 
@@ -83,13 +84,13 @@ def test_read_only_folder_asks_once_then_finds_its_project_again(qtbot, tmp_path
     asked = []
     monkeypatch.setattr(app, "ask_user_data_store", lambda parent, imgs, store: asked.append(store) or True)
     launcher = app.Launcher()
-    assert launcher.open_folder(images, scan=False)
+    assert opened(qtbot, launcher.open_folder, images, scan=False)
     qtbot.addWidget(launcher.window)
     where = location.user_store_dir(images)
     assert asked == [where] and launcher.window.project.data_dir == where
     assert settings.recent_folders()[0] == str(images.resolve())  # the folder: locate finds its store
     launcher.window.close()
-    assert launcher.open_folder(images, scan=False)
+    assert opened(qtbot, launcher.open_folder, images, scan=False)
     qtbot.addWidget(launcher.window)
     assert asked == [where] and launcher.window.project.data_dir == where  # not asked again
     _close(launcher)
@@ -151,7 +152,7 @@ def test_file_menu_new_and_open_project_emit_their_requests(qtbot, tmp_path, mon
     with Project.open(images) as p:
         p.scan()
     launcher = app.Launcher()
-    assert launcher.open_folder(images, scan=False)
+    assert opened(qtbot, launcher.open_folder, images, scan=False)
     window = launcher.window
     qtbot.addWidget(window)
     window.new_project_requested.disconnect()  # only what the window asks for, not the launcher's answer
@@ -164,9 +165,9 @@ def test_file_menu_new_and_open_project_emit_their_requests(qtbot, tmp_path, mon
     with qtbot.waitSignal(window.new_project_requested) as new:
         window.actions_by_name["new_project"].trigger()
     assert new.args == [str(images.resolve()), str(tmp_path / "task")]
-    with qtbot.waitSignal(window.open_store_requested) as opened:
+    with qtbot.waitSignal(window.open_store_requested) as asked:
         window.actions_by_name["open_project"].trigger()
-    assert opened.args == [str(tmp_path / "task")]
+    assert asked.args == [str(tmp_path / "task")]
     _close(launcher)
 
 
@@ -189,7 +190,8 @@ def test_start_screen_new_project_opens_it(qtbot, tmp_path, monkeypatch):
     launcher = app.Launcher()
     screen = launcher.show_start_screen()
     qtbot.addWidget(screen)
-    screen.new_button.click()
+    with qtbot.waitSignal(launcher.opened, timeout=10000):
+        screen.new_button.click()
     assert launcher.window is not None and launcher.window.project.data_dir == store.resolve()
     qtbot.addWidget(launcher.window)
     _close(launcher)

@@ -24,7 +24,9 @@ def test_restore_offered_and_project_opens(qtbot, tmp_path, monkeypatch):
     asked = []
     monkeypatch.setattr(app, "ask_restore", lambda parent, exc: asked.append(exc) or True)
     launcher = app.Launcher()
-    assert launcher.open_folder(folder, scan=False)
+    with qtbot.waitSignal(launcher.opened, timeout=10000) as opened:
+        assert launcher.open_folder(folder, scan=False)
+    assert opened.args == [True]
     qtbot.addWidget(launcher.window)
     assert isinstance(launcher.window, MainWindow)
     assert len(asked) == 1 and asked[0].backup.name in str(asked[0])
@@ -39,7 +41,9 @@ def test_cancel_keeps_the_damaged_store(qtbot, tmp_path, monkeypatch):
     failures = []
     launcher = app.Launcher()
     monkeypatch.setattr(launcher, "_fail", lambda title, text: failures.append((title, text)))
-    assert not launcher.open_folder(folder, scan=False)
+    with qtbot.waitSignal(launcher.opened, timeout=10000) as opened:
+        launcher.open_folder(folder, scan=False)
+    assert opened.args == [False]
     assert failures and "damaged" in failures[0][1]
     assert not list((folder / ".labeler").glob(DB_NAME + ".damaged-*"))
     assert list_backups(folder / ".labeler")

@@ -238,3 +238,32 @@ def test_summary_line_counts_in_words():
     assert Summary(images=1, boxes=1, seconds=0.5).line().startswith("1 image, 1 box in 0.5 s")
     assert Summary(images=3, boxes=0, seconds=1.0, failed=1).line().startswith("3 images, 0 boxes in 1.0 s")
     assert Summary(images=3, boxes=0, seconds=1.0, failed=1).line().endswith("; 1 unreadable")
+
+
+def test_informativeness_counts_outputs_below_the_stored_threshold(project, tiny):
+    """The queue's score is near_threshold over every output down to LOOK_BELOW; only boxes at the
+    run's threshold are stored; the mirrored pass runs only when asked."""
+    from labeler.core import informativeness as I
+    from labeler.core.review import image_informativeness
+    from labeler.ml.predict import predict_images
+
+    _, path = tiny
+    loaded = load_model(ModelChoice.checkpoint(path), device="cpu")
+    a = project.image_by_path("a.jpg")
+    labels = class_map.label_to_category(
+        project, loaded.label_names, class_map.effective_map(project, loaded.key, loaded.label_names))
+    low = list(predict_images(project, loaded, [a.id], labels, PredictionSettings(score_threshold=0.05), write=False))
+    every = [it[5] for it in low[0].items]
+    cut = sorted(every)[len(every) // 2]  # half the outputs fall under this run's threshold
+    assert low[0].mirrored is None  # the default formula needs no flip pass
+    run = list(predict_images(project, loaded, [a.id], labels, PredictionSettings(score_threshold=cut)))
+    kept = [b.score for b in project.boxes(a.id) if b.state == PREDICTED]
+    assert kept and min(kept) >= cut and len(kept) < len(every)
+    expected = I.near_threshold(every, 0.5)
+    assert run[0].informativeness == pytest.approx(expected)
+    assert image_informativeness(project, a.id) == pytest.approx(expected)
+    assert expected > I.near_threshold(kept, 0.5)  # the boxes under the threshold count too
+
+    flipped = list(predict_images(project, loaded, [a.id], labels,
+                                  PredictionSettings(score_threshold=cut, flip=True), write=False))
+    assert flipped[0].mirrored is not None and all(it[5] >= cut for it in flipped[0].mirrored)

@@ -46,6 +46,25 @@ def test_snapshot_takes_reviewed_images_and_their_kept_boxes(tmp_path):
     assert samples[0].path == "img_0.png" and samples[0].file.endswith("img_0.png")
 
 
+def test_snapshot_leaves_crowd_regions_out_but_trains_difficult_boxes(tmp_path):
+    """A COCO crowd region is not an object (torchvision's COCO reference drops it from targets),
+    and an image whose only boxes are crowd regions is no negative either; a VOC difficult box
+    trains like any other."""
+    from labeler.core.records import CROWD, DIFFICULT
+
+    root = make_project(tmp_path / "p", n_images=3, boxes=False)
+    with Project.open(root) as p:
+        first, second, third = p.images()
+        red = p.categories()[0]
+        p.add_boxes(first.id, [(red.id, 1, 1, 9, 9, None, CROWD), (red.id, 10, 10, 20, 20, None, DIFFICULT)])
+        p.add_boxes(second.id, [(red.id, 1, 1, 30, 30, None, CROWD)])
+        _classes, samples, _dropped = snapshot(p)
+    assert [(s.path, s.boxes) for s in samples] == [
+        (first.path, ((10.0, 10.0, 20.0, 20.0),)),  # the difficult box; the crowd region is gone
+        (third.path, ()),  # a reviewed negative stays one
+    ]
+
+
 def marked(h=30, w=40, box=(5, 8, 15, 12)):
     """A black image with one white rectangle and its box."""
     img = torch.zeros(3, h, w, dtype=torch.uint8)

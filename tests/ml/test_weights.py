@@ -202,3 +202,26 @@ def test_import_refuses_a_hostile_pickle_even_with_the_right_hash(torch_home, tm
         weights.import_weights_file(evil, ARCH)
     assert not marker.exists()
     assert weights.find_coco_weights(ARCH) is None
+
+
+def test_a_checkpoint_to_a_full_disk_leaves_the_previous_pair(tmp_path, monkeypatch):
+    import errno
+    import json
+
+    import torch
+
+    from labeler.core import files
+    from labeler.ml.checkpoint import CheckpointError, load_state_dict, meta_path, save_checkpoint
+
+    path = tmp_path / "model.pth"
+    save_checkpoint(path, {"w": torch.zeros(3)}, {"classes": ["old"]})
+
+    def full(*_a):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", full)
+    with pytest.raises(CheckpointError, match="No space left on device"):
+        save_checkpoint(path, {"w": torch.ones(3)}, {"classes": ["new"]})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.pth"]
+    assert torch.equal(load_state_dict(path)["w"], torch.zeros(3))
+    assert json.loads(meta_path(path).read_text())["classes"] == ["old"]

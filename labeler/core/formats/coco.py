@@ -20,6 +20,7 @@ from pathlib import Path
 from ... import __version__
 from ..files import atomic_write_text
 from ..bulk import export_selection, import_records
+from ..records import CROWD
 from ..store import PREDICTED, Project, StoreError
 from .common import (ExportReport, FormatError, ImportData, ImportedImage, ImportReport, ValSplit,
                      normalise_name, split_names)
@@ -51,12 +52,13 @@ def build_coco(project: Project, all_images: bool = False, selection=None) -> di
     sel = selection or export_selection(project, all_images)
     annotations = []
     append = annotations.append
+    flags = sel.flags
     for im in sel.images:
         for bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
             w, h = x2 - x1, y2 - y1
             append({"id": bid, "image_id": im.id, "category_id": cid,
                     "bbox": [round(x1, 3), round(y1, 3), round(w, 3), round(h, 3)],
-                    "area": round(w * h, 3), "segmentation": [], "iscrowd": 0})
+                    "area": round(w * h, 3), "segmentation": [], "iscrowd": 1 if flags.get(bid, 0) & CROWD else 0})
     now = _dt.datetime.now(_dt.timezone.utc)
     return {
         "info": {
@@ -92,7 +94,7 @@ def export_coco(project: Project, path: str | os.PathLike, all_images: bool = Fa
     sides = split_names((im.path for im in sel.images), val_split)
     for side in ("train", "val"):
         part = [im for im in sel.images if sides[im.path] == side]
-        sub = type(sel)(part, sel.boxes, sel.categories)
+        sub = type(sel)(part, sel.boxes, sel.categories, flags=sel.flags)
         _atomic_write_json(Path(path) / f"{side}.json", build_coco(project, selection=sub))
         report.written.append(str(Path(path) / f"{side}.json"))
         setattr(report, side, len(part))
@@ -195,6 +197,9 @@ def read_coco(path: str | os.PathLike) -> dict:
         score = a.get("score")
         if score is not None and (type(score) not in num or not isfinite(score)):
             raise _fail(path, f"annotations[{i}].score must be a number")
+        crowd = a.get("iscrowd")
+        if crowd is not None and crowd not in (0, 1):
+            raise _fail(path, f"annotations[{i}].iscrowd must be 0 or 1, found {crowd!r}")
     return data
 
 
@@ -233,6 +238,6 @@ def coco_records(data: dict, path) -> ImportData:
         if w <= 0 or h <= 0:  # COCO's width and height are sizes: a negative one is no box at all
             w = h = 0.0
         # a plain tuple in ImportedBox's field order: 100,000 of them, so no constructor call each
-        item.boxes.append((names[a["category_id"]], x, y, x + w, y + h, a.get("score")))
+        item.boxes.append((names[a["category_id"]], x, y, x + w, y + h, a.get("score"), CROWD if a.get("iscrowd") else 0))
     out.boxes_unknown_image = unknown
     return out

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
 from ..errors import LabelerError
-from ..files import atomic_write_text
+from ..files import atomic_copy, atomic_write_small, atomic_write_text
 from ..records import StoreError
 from ..split import validation_paths
 from ..words import counted
@@ -36,7 +36,8 @@ class FormatError(LabelerError):
 
 class ImportedBox(NamedTuple):
     """One box as a file gives it: pixels of the displayed image, or fractions of its width and
-    height when `normalized` (YOLO), before clipping. (A tuple: a 100,000-box import makes one each.)"""
+    height when `normalized` (YOLO), before clipping; `flags` as the store keeps them (records.CROWD,
+    DIFFICULT, TRUNCATED, OCCLUDED). (A tuple: a 100,000-box import makes one each.)"""
 
     category: str
     x1: float
@@ -44,6 +45,7 @@ class ImportedBox(NamedTuple):
     x2: float
     y2: float
     score: float | None = None
+    flags: int = 0
 
 
 @dataclass
@@ -194,41 +196,45 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 class FolderWriter:
-    """Writes the many small files of a folder export (YOLO, VOC): plain writes, since the folder's
-    index file (data.yaml, ImageSets) is written last and atomically; images as symbolic links by
-    default, copies with `copy` (or where the file system refuses links)."""
+    """Writes the many small files of a folder export (YOLO, VOC), each atomically but without an
+    fsync (labeler.core.files.atomic_write_small: a full disk leaves the old file whole; the folder's index
+    file, data.yaml or ImageSets, is written last and durably); images as symbolic links by default,
+    copies with `copy` (or where the file system refuses links).
+
+    Paths are strings (str or Path accepted): a 10,000-image export makes 20,000 of them, and a
+    Path each costs more than the write of a short label file on a fast disk."""
 
     def __init__(self, copy: bool = False):
         self.copy = copy
         self._made: set[str] = set()
 
-    def _folder(self, path: Path) -> None:
+    def _folder(self, path) -> None:
         parent = os.path.dirname(path)
         if parent not in self._made:
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
 
-    def text(self, path: Path, text: str) -> None:
+    def text(self, path, text: str) -> None:
         try:
             self._folder(path)
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
+            atomic_write_small(os.fspath(path), text.encode("utf-8"))
         except OSError as exc:
             raise StoreError(f"Could not write {path}: {exc.strerror or exc}") from None
 
-    def image(self, source: Path, target: Path) -> None:
-        import shutil
-
+    def image(self, source, target) -> None:
+        source = os.fspath(source)
+        if not os.path.isabs(source):
+            source = os.path.abspath(source)
         try:
             self._folder(target)
             if not self.copy:
                 try:
-                    os.symlink(os.path.abspath(source), target)
+                    os.symlink(source, target)
                     return
                 except FileExistsError:
                     os.unlink(target)
                     try:
-                        os.symlink(os.path.abspath(source), target)
+                        os.symlink(source, target)
                         return
                     except OSError:
                         pass
@@ -236,7 +242,7 @@ class FolderWriter:
                     pass
             if os.path.islink(target):
                 os.unlink(target)
-            shutil.copy2(source, target)
+            atomic_copy(source, target, durable=False)
         except OSError as exc:
             raise StoreError(f"Could not write {target}: {exc.strerror or exc}") from None
 

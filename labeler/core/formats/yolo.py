@@ -15,7 +15,9 @@ negative; an image without a label file is left as it was.
 
 Write: OUT/data.yaml (`path`, `train`, `val`, `names` in the project's class order, so ids stay
 stable while the classes do not change), images/{train,val} as links (or copies) and
-labels/{train,val} with six decimals, split as fine-tuning splits.
+labels/{train,val} with six decimals, split as fine-tuning splits. COCO crowd regions
+(records.CROWD) are left out and counted, as Ultralytics' own COCO converter leaves them out: YOLO
+has no mark for them, and a box around a crowd would train as one object.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from ..bulk import export_selection
 from ..images import IMAGE_EXTENSIONS
+from ..records import CROWD
 from ..store import Project
 from ..words import counted
 from .common import (ExportReport, FolderWriter, FormatError, ImportData, ImportedBox, ImportedImage, ValSplit,
@@ -83,17 +86,19 @@ def read_yolo(path: str | os.PathLike, project_root: Path | None = None,
         pairs = [(None, lab) for lab in labels]
     else:
         pairs = []
+        files = _FileSet()  # one listing per label folder instead of a stat per image
         for img in images:
-            lab = label_path(img)
-            if lab.is_file():
-                pairs.append((img, lab))
+            lab = _label_file(str(img))
+            if lab in files:
+                pairs.append((img, Path(lab)))
             elif img.with_suffix(".txt").is_file():  # Darknet keeps labels beside images
                 pairs.append((img, img.with_suffix(".txt")))
             else:
                 without_labels += 1
+    bases = (os.path.abspath(root), os.path.abspath(config.parent))
     for img, lab in pairs:
         item = _read_label_file(lab, names, as_predictions)
-        item.names = _candidates(img, lab, config.parent, root)
+        item.names = _candidates(img, lab, bases)
         data.images.append(item)
     if without_labels:
         data.skipped.append(f"{without_labels} listed images have no label file; they were left as they were")
@@ -102,25 +107,62 @@ def read_yolo(path: str | os.PathLike, project_root: Path | None = None,
 
 def label_path(image: Path) -> Path:
     """Ultralytics' rule: the last /images/ in the path becomes /labels/, the extension .txt."""
-    parts = list(image.parts)
-    for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == "images":
-            parts[i] = "labels"
-            break
-    return Path(*parts).with_suffix(".txt")
+    return Path(_label_file(str(image)))
 
 
-def _candidates(img: Path | None, lab: Path, dataset: Path, root: Path) -> tuple[str, ...]:
+_IMAGES, _LABELS = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+
+
+def _label_file(image: str) -> str:
+    """label_path on strings (Ultralytics' img2label_paths, in its very words)."""
+    return _LABELS.join(image.rsplit(_IMAGES, 1)).rsplit(".", 1)[0] + ".txt"
+
+
+class _FileSet:
+    """`path in files`: is it a file? Each folder is listed once (10,000 label files in a few
+    folders: a few listings instead of 10,000 stat calls); only names not listed are looked up."""
+
+    def __init__(self):
+        self._folders: dict[str, set[str]] = {}
+
+    def __contains__(self, path: str) -> bool:
+        folder, name = os.path.split(path)
+        names = self._folders.get(folder)
+        if names is None:
+            try:
+                with os.scandir(folder) as it:
+                    names = {e.name for e in it if e.is_file()}
+            except OSError:
+                names = set()
+            self._folders[folder] = names
+        # a name not listed may still be there on a case-insensitive disk (A.txt for a.jpg on macOS,
+        # Windows): one stat for each label not found, as before the listing
+        return name in names or os.path.isfile(path)
+
+
+def _relative(path: str, base: str) -> str | None:
+    """`path` (absolute) relative to the absolute folder `base`, with forward slashes, or None."""
+    if ".." in path or "/./" in path or "//" in path:  # not normalised: let relative_to do it
+        return relative_to(Path(path), Path(base))
+    if path.startswith(base) and path[len(base):len(base) + 1] == os.sep:
+        return path[len(base) + 1:].replace(os.sep, "/")
+    return None
+
+
+def _candidates(img: Path | None, lab: Path, bases: tuple[str, str]) -> tuple[str, ...]:
+    """The names the image may have in the project: relative to the project (bases[0]), to the
+    dataset's folder (bases[1]), then its base name."""
     names = []
     if img is not None:
-        for base in (root, dataset):
-            rel = relative_to(img, base)
+        s = str(img.absolute()) if not img.is_absolute() else str(img)
+        for base in bases:
+            rel = _relative(s, base)
             if rel is not None:
                 names.append(rel)
         names.append(img.name)
     else:  # a bare label file: the image has its stem, beside it or in a mirrored images/ folder
-        for base in (root, dataset):
-            rel = relative_to(lab, base)
+        for base in bases:
+            rel = relative_to(lab, Path(base))
             if rel is not None:
                 stem = posixpath.splitext(rel)[0]
                 names.append(stem)
@@ -248,9 +290,22 @@ def _darknet_path(raw: str, config: Path) -> Path:
 def _read_label_file(path: Path, names: dict[int, str], as_predictions: bool) -> ImportedImage:
     item = ImportedImage((), normalized=True, source=str(path))
     lo, hi = -TOLERANCE, 1 + TOLERANCE
+    boxes = item.boxes
+    by_text = {str(k): v for k, v in names.items()}  # "3" -> name: the usual class id needs no float()
     for n, line in enumerate(_lines(path), 1):
         parts = line.split()
         if not parts:
+            continue
+        name = by_text.get(parts[0])
+        if len(parts) == 5 and name is not None:  # the usual line, `class cx cy w h`: its fast path
+            try:
+                cx, cy, w, h = float(parts[1]), float(parts[2]), float(parts[3]), float(parts[4])
+            except ValueError:
+                raise FormatError(path, f"expected numbers, found {line.strip()!r}", n) from None
+            if not (lo <= cx <= hi and lo <= cy <= hi and 0 <= w <= hi and 0 <= h <= hi):  # nan fails too
+                raise FormatError(path, f"coordinates outside 0..1: {' '.join(parts[1:5])}"
+                                  if math.isfinite(cx + cy + w + h) else "coordinates must be finite numbers", n)
+            boxes.append((name, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, None, 0))
             continue
         try:
             values = [float(v) for v in parts]
@@ -284,10 +339,6 @@ def _read_label_file(path: Path, names: dict[int, str], as_predictions: bool) ->
 
 
 # ---------------------------------------------------------------------- export
-def _num(v: float) -> str:
-    return f"{min(max(v, 0.0), 1.0):.6f}"
-
-
 def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = False, copy_images: bool = False,
                 val_split: ValSplit | None = None) -> ExportReport:
     """Write a folder `yolo detect train data=OUT/data.yaml` accepts."""
@@ -300,7 +351,12 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
                           unusable=sel.unusable, train=0, val=0)
     used: set[str] = set()
     writer = FolderWriter(copy_images)
-    written: set[Path] = set()
+    written: set[str] = set()
+    crowd = {bid for bid, f in sel.flags.items() if f & CROWD}
+    crowds = 0
+    # Strings, not Paths, for the 20,000 files of a 10,000-image export (see FolderWriter).
+    labels_at, images_at, root = os.path.join(out, "labels", ""), os.path.join(out, "images", ""), str(project.root)
+    boxes_of = sel.boxes
     for im in sel.images:
         side = sides[im.path]
         stem, ext = posixpath.splitext(im.path)
@@ -308,14 +364,15 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
             stem = f"{stem}_{ext.lstrip('.')}"
         used.add(f"{side}/{stem}".lower())
         W, H = float(im.width), float(im.height)
-        lines = []
-        for _bid, cid, x1, y1, x2, y2 in sel.boxes.get(im.id, ()):
-            lines.append(f"{index[cid]} {_num((x1 + x2) / 2 / W)} {_num((y1 + y2) / 2 / H)} "
-                         f"{_num((x2 - x1) / W)} {_num((y2 - y1) / H)}\n")
+        # Every box is inside its image (core.truth clips it), so each number is in 0..1 already.
+        lines = [f"{index[cid]} {(x1 + x2) / 2 / W:.6f} {(y1 + y2) / 2 / H:.6f} {(x2 - x1) / W:.6f} {(y2 - y1) / H:.6f}\n"
+                 for bid, cid, x1, y1, x2, y2 in boxes_of.get(im.id, ()) if bid not in crowd]
+        crowds += len(boxes_of.get(im.id, ())) - len(lines)
         report.boxes += len(lines)
-        writer.text(out / "labels" / side / f"{stem}.txt", "".join(lines))
-        written.add(out / "labels" / side / f"{stem}.txt")
-        writer.image(project.image_path(im), out / "images" / side / f"{stem}{ext}")
+        label = f"{labels_at}{side}/{stem}.txt"
+        writer.text(label, "".join(lines))
+        written.add(label)
+        writer.image(os.path.join(root, im.path), f"{images_at}{side}/{stem}{ext}")
         setattr(report, side, getattr(report, side) + 1)
     yaml = _yaml()
     doc = {"path": str(out.resolve()), "train": "images/train", "val": "images/val",
@@ -326,10 +383,12 @@ def export_yolo(project: Project, out: str | os.PathLike, all_images: bool = Fal
     atomic_write(out / "data.yaml", "# Written by labeler; train with: yolo detect train data=data.yaml\n"
                  + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     report.written.append(str(out / "data.yaml"))
-    stale = [p for p in (out / "labels").rglob("*.txt") if p not in written]
+    stale = [p for p in (out / "labels").rglob("*.txt") if str(p) not in written]
     if stale:  # never deleted: they may be the user's; but Ultralytics would train on them
         report.notes.append(f"{counted(len(stale), 'label file')} in {out / 'labels'} were not written by this export "
                             f"(e.g. {stale[0].relative_to(out)}); remove them, or export to an empty folder")
+    if crowds:
+        report.notes.append(f"Left out {counted(crowds, 'crowd region')} (COCO iscrowd): YOLO has no mark for them")
     if report.val == 0 and report.train:
         report.notes.append("No image fell in the validation split; Ultralytics needs at least one in images/val")
     return report

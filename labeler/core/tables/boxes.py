@@ -1,5 +1,5 @@
 """The boxes table: every box of every image (category, rectangle in displayed-image pixels,
-source, score, review state, timestamps)."""
+source, score, review state, timestamps, flags from the formats: records.CROWD and the VOC ones)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..geometry import clip_box
 from ..records import BOX_STATES, HUMAN, MIN_BOX_SIZE, PREDICTED, SOURCE_HUMAN, SOURCE_MODEL, Box, StoreError
 from . import Table
 
-BOX_COLUMNS = "id, image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at"
+BOX_COLUMNS = "id, image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at, flags"
 
 
 def row_to_box(row) -> Box:
@@ -48,6 +48,11 @@ class Boxes(Table):
         for r in self.p._query(sql + " ORDER BY image_id, id", params):
             yield row_to_box(r)
 
+    def flags_by_id(self) -> dict[int, int]:
+        """{box id: flags} of the boxes that carry any (few, in most projects): the exporters and the
+        training data read them beside the ground truth."""
+        return dict(self.p._query("SELECT id, flags FROM boxes WHERE flags != 0"))
+
     def rows_with_fit(self, states: Sequence[str], min_size: float = MIN_BOX_SIZE) -> list[tuple]:
         """(image_id, id, category_id, x1, y1, x2, y2, fits) of the boxes in `states`, by image then id,
         where `fits` is 1 when `geometry.clip_box` would return the rectangle unchanged (in order,
@@ -70,7 +75,7 @@ class Boxes(Table):
 
     def add_many(self, image_id: int, items: Iterable[tuple], *, source: str = SOURCE_HUMAN,
                  state: str = HUMAN, skip_degenerate: bool = False) -> list[Box]:
-        """Add boxes to one image: items are (category_id, x1, y1, x2, y2[, score])."""
+        """Add boxes to one image: items are (category_id, x1, y1, x2, y2[, score[, flags]])."""
         if state not in BOX_STATES:
             raise StoreError(f"Unknown box state {state!r}")
         now = time.time()
@@ -79,6 +84,7 @@ class Boxes(Table):
             for item in items:
                 cid, x1, y1, x2, y2 = item[:5]
                 score = item[5] if len(item) > 5 else None
+                flags = item[6] if len(item) > 6 else 0
                 rect = self._clip(c, image_id, x1, y1, x2, y2)
                 if rect is None:
                     if skip_degenerate:
@@ -86,11 +92,11 @@ class Boxes(Table):
                     raise StoreError(f"A box must be at least {MIN_BOX_SIZE:g} px wide and high inside the image")
                 x1, y1, x2, y2 = rect
                 cur = c.execute(
-                    "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (image_id, cid, x1, y1, x2, y2, source, score, state, now, now),
+                    "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at,"
+                    " flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (image_id, cid, x1, y1, x2, y2, source, score, state, now, now, flags),
                 )
-                out.append(Box(cur.lastrowid, image_id, cid, x1, y1, x2, y2, source, score, state, now, now))
+                out.append(Box(cur.lastrowid, image_id, cid, x1, y1, x2, y2, source, score, state, now, now, flags))
             self.p._changed("boxes", [image_id])
         return out
 
@@ -99,10 +105,11 @@ class Boxes(Table):
         boxes = list(boxes)
         with self.p._tx() as c:
             c.executemany(
-                f"INSERT OR REPLACE INTO boxes ({BOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO boxes ({BOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(b.id, b.image_id, b.category_id, b.x1, b.y1, b.x2, b.y2, b.source, b.score, b.state,
-                  b.created_at, b.updated_at) for b in boxes],
+                  b.created_at, b.updated_at, b.flags) for b in boxes],
             )
+            history.box_restored(c, [b.id for b in boxes])
             self.p._changed("boxes", {b.image_id for b in boxes})
 
     def delete(self, box_ids: Iterable[int]) -> list[Box]:
@@ -159,17 +166,18 @@ class Boxes(Table):
     def _write(self, c, b: Box) -> None:
         c.execute(
             "UPDATE boxes SET image_id=?, category_id=?, x1=?, y1=?, x2=?, y2=?, source=?, score=?, state=?, "
-            "updated_at=? WHERE id=?",
-            (b.image_id, b.category_id, b.x1, b.y1, b.x2, b.y2, b.source, b.score, b.state, b.updated_at, b.id),
+            "updated_at=?, flags=? WHERE id=?",
+            (b.image_id, b.category_id, b.x1, b.y1, b.x2, b.y2, b.source, b.score, b.state, b.updated_at, b.flags,
+             b.id),
         )
         self.p._changed("boxes", [b.image_id])
 
     def replace_predictions(self, image_id: int, items: Iterable[tuple], *, skip_degenerate: bool = True,
-                            model: str = history.UNKNOWN_MODEL) -> list[Box]:
+                            model: str = history.UNKNOWN_MODEL, informativeness: float | None = None) -> list[Box]:
         """Swap the image's unreviewed predictions for new ones; accepted and human boxes stay.
         `model` (its key) is kept with each proposed box (labeler.core.history)."""
         with self.p._tx() as c:
             c.execute("DELETE FROM boxes WHERE image_id=? AND state=?", (image_id, PREDICTED))
             boxes = self.add_many(image_id, items, source=SOURCE_MODEL, state=PREDICTED, skip_degenerate=skip_degenerate)
-            history.tag_predictions(c, [image_id], [b.id for b in boxes], model)
+            history.tag_predictions(c, [image_id], [b.id for b in boxes], model, informativeness)
             return boxes

@@ -8,6 +8,12 @@ edits (pre-labeling a folder) costs one refresh.
 The filter is applied when the user changes it, not on every edit: an image that stops matching
 ("unlabeled" after drawing a box) stays in view until the filter changes, so the list does not
 jump under the user's cursor. Navigation follows the rows shown.
+
+Sort (SORTS): file order, most informative first (the review queue's score, labeler.core.review;
+images never pre-labeled after, in file order), or by status. Each unreviewed image shows its score
+after its name. Scores are re-read with the images an edit or a run touched; the rows are re-sorted
+when the user picks a sort or the filter, and after each pre-labeling run (`resort`), never under
+the cursor mid-edit.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBox
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
 
 from labeler.core.records import WorkCounts
+from labeler.core.review import scores_by_image
 from labeler.core.split import validation_paths
 from labeler.core.store import (IMAGE_STATUSES, IN_PROGRESS, MISSING, PRELABELED, REVIEWED, UNLABELED, UNREADABLE,
                                 ImageRecord, Project)
@@ -40,9 +47,13 @@ ALL = "all"
 NOT_REVIEWED = "not reviewed"
 #: filter choices in the combo box, in order
 FILTERS = (ALL, NOT_REVIEWED) + IMAGE_STATUSES
+#: sort choices: key -> words in the combo box
+SORTS = {"file": "File order", "informative": "Most informative first", "status": "By status"}
 
 RecordRole = Qt.ItemDataRole.UserRole + 1
 ImageIdRole = Qt.ItemDataRole.UserRole + 2
+#: the review queue's informativeness of an unreviewed image (None: reviewed or never pre-labeled)
+ScoreRole = Qt.ItemDataRole.UserRole + 3
 
 
 def _status_icon(status: str) -> QIcon:
@@ -80,6 +91,8 @@ class ImageListModel(QAbstractListModel):
         self._row_of: dict[int, int] = {}  # image id -> shown row
         self._status = ALL
         self._text = ""
+        self._sort = "file"
+        self._scores: dict[int, float] = {}  # image id -> informativeness (core.review)
         self.counts: Counter = Counter()
         self._icons: dict[str, QIcon] = {}
         self._val_paths: set[str] = set()  # the images fine-tuning validates on (core.split)
@@ -125,6 +138,8 @@ class ImageListModel(QAbstractListModel):
             return tip + "".join(line(rec) for line in self.tip_lines)
         if role == RecordRole:
             return rec
+        if role == ScoreRole:
+            return None if rec.reviewed else self._scores.get(rec.id)
         if role == ImageIdRole:
             return rec.id
         return None
@@ -146,6 +161,7 @@ class ImageListModel(QAbstractListModel):
         self.beginResetModel()
         self._all = self.project.images()
         self._pos = {r.id: i for i, r in enumerate(self._all)}
+        self._scores = scores_by_image(self.project)
         self.counts = Counter(r.status for r in self._all)
         self._update_split()
         self._filter_rows()
@@ -183,10 +199,17 @@ class ImageListModel(QAbstractListModel):
         if len(fresh) < len(known):  # an image vanished from the store: rebuild
             self.reload()
             return
+        scores = scores_by_image(self.project, known)
         for image_id, rec in fresh.items():
             i = self._pos[image_id]
             old = self._all[i]
-            if old == rec:
+            score = scores.get(image_id)
+            if score != self._scores.get(image_id):
+                if score is None:
+                    self._scores.pop(image_id, None)
+                else:
+                    self._scores[image_id] = score
+            elif old == rec:
                 continue
             self.counts[old.status] -= 1
             self.counts[rec.status] += 1
@@ -218,12 +241,42 @@ class ImageListModel(QAbstractListModel):
     def filter(self) -> tuple[str, str]:
         return self._status, self._text
 
+    def set_sort(self, sort: str) -> None:
+        """Order the rows by `sort` (a key of SORTS), now."""
+        if sort not in SORTS:
+            raise ValueError(f"Unknown sort {sort!r}; use one of {', '.join(SORTS)}")
+        self._sort = sort
+        self.resort()
+
+    def sort(self) -> str:
+        return self._sort
+
+    def resort(self) -> None:
+        """Re-apply the sort with the scores as they are now (after a pre-labeling run)."""
+        self.flush()
+        self.beginResetModel()
+        self._filter_rows()
+        self.endResetModel()
+
+    def score(self, image_id: int) -> float | None:
+        return self._scores.get(image_id)
+
     def _filter_rows(self) -> None:
         if self._status == ALL and not self._text:
             self._rows = list(range(len(self._all)))
         else:
             s, t = self._status, self._text
             self._rows = [i for i, r in enumerate(self._all) if matches(r, s, t)]
+        if self._sort == "informative":  # _all is in path order: a stable sort keeps it for ties
+            scores, recs = self._scores, self._all
+
+            def key(i):
+                score = None if recs[i].reviewed else scores.get(recs[i].id)
+                return (1, 0.0) if score is None else (0, -score)
+            self._rows.sort(key=key)
+        elif self._sort == "status":
+            rank = {st: k for k, st in enumerate(IMAGE_STATUSES)}
+            self._rows.sort(key=lambda i: rank.get(self._all[i].status, len(rank)))
         self._row_of = {self._all[i].id: row for row, i in enumerate(self._rows)}
 
     # ------------------------------------------------------------------ lookups and navigation
@@ -244,9 +297,10 @@ class ImageListModel(QAbstractListModel):
         return self._all[self._rows[row]].id if 0 <= row < len(self._rows) else None
 
     def _insertion_row(self, image_id: int | None, forward: bool) -> int:
-        """For an image not shown (filtered out, or None): the first shown row after it in path order."""
+        """For an image not shown (filtered out, or None): the first shown row after it in path order
+        (sorted otherwise, the list's start or end)."""
         pos = self._pos.get(image_id) if image_id is not None else None
-        if pos is None:
+        if pos is None or self._sort != "file":
             return 0 if forward else len(self._rows)
         lo, hi = 0, len(self._rows)
         while lo < hi:
@@ -291,42 +345,50 @@ class ImageListModel(QAbstractListModel):
 
 
 class _CountDelegate(QStyledItemDelegate):
-    """Paints the file name elided in the middle (`…_Landscape_1.jpg` and `…_3.jpg` stay apart)
-    and the box count right-aligned after it, in room the name never runs into."""
+    """Paints the file name elided in the middle (`…_Landscape_1.jpg` and `…_3.jpg` stay apart),
+    then, right-aligned in room the name never runs into, the review queue's score of an unreviewed
+    image (in the pre-labeled colour, two decimals) and the box count."""
 
-    GAP = 6  # pixels between the name and the count, and after the count
+    GAP = 6  # pixels between the name, the score and the count, and after the count
+    SCORE_COLOR = QColor(STATUS_COLORS[PRELABELED])
 
-    def layout(self, option, index: QModelIndex) -> tuple[QStyleOptionViewItem, QRect | None, str]:
-        """(the style option with the elided name, the count's rectangle or None, the count)."""
+    def layout(self, option, index: QModelIndex) -> tuple[QStyleOptionViewItem, list[tuple[QRect, str, bool]]]:
+        """(the style option with the elided name, [(rectangle, text, is the score)] right of it)."""
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         opt.textElideMode = Qt.TextElideMode.ElideMiddle
         rec: ImageRecord = index.data(RecordRole)
-        count = str(rec.box_count) if rec is not None and rec.box_count else ""
+        score = index.data(ScoreRole)
+        parts = [(f"{score:.2f}", True)] if score is not None else []
+        if rec is not None and rec.box_count:
+            parts.append((str(rec.box_count), False))
         style = opt.widget.style() if opt.widget else QApplication.style()
         text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
-        if not count:
-            opt.text = opt.fontMetrics.elidedText(opt.text, Qt.TextElideMode.ElideMiddle, text_rect.width())
-            return opt, None, ""
-        count_w = opt.fontMetrics.horizontalAdvance(count)
-        room = max(0, text_rect.width() - count_w - 2 * self.GAP)
-        opt.text = opt.fontMetrics.elidedText(opt.text, Qt.TextElideMode.ElideMiddle, room)
-        count_rect = QRect(opt.rect)
-        count_rect.setLeft(opt.rect.right() - self.GAP - count_w)
-        count_rect.setRight(opt.rect.right() - self.GAP)
-        return opt, count_rect, count
+        fm = opt.fontMetrics
+        used = sum(fm.horizontalAdvance(t) + self.GAP for t, _ in parts)
+        room = max(0, text_rect.width() - used - (self.GAP if parts else 0))
+        opt.text = fm.elidedText(opt.text, Qt.TextElideMode.ElideMiddle, room)
+        out, right = [], opt.rect.right() - self.GAP
+        for text, is_score in reversed(parts):
+            r = QRect(opt.rect)
+            r.setRight(right)
+            r.setLeft(right - fm.horizontalAdvance(text))
+            out.append((r, text, is_score))
+            right = r.left() - self.GAP
+        return opt, out[::-1]
 
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
-        opt, count_rect, count = self.layout(option, index)
+        opt, parts = self.layout(option, index)
         style = opt.widget.style() if opt.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        if count_rect is None:
+        if not parts:
             return
         painter.save()
         selected = option.state & QStyle.StateFlag.State_Selected
         role = option.palette.ColorRole.HighlightedText if selected else option.palette.ColorRole.PlaceholderText
-        painter.setPen(option.palette.color(role))
-        painter.drawText(count_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, count)
+        for rect, text, is_score in parts:
+            painter.setPen(self.SCORE_COLOR if is_score and not selected else option.palette.color(role))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
         painter.restore()
 
 
@@ -344,6 +406,14 @@ class ImageListPanel(QWidget):
             self.status_box.addItem(f.capitalize(), f)
         self.status_box.setToolTip("Show only images with this status")
         self.text_box = QLineEdit(placeholderText="Filter by name…", clearButtonEnabled=True)
+        self.sort_box = QComboBox()
+        for key, words in SORTS.items():
+            self.sort_box.addItem(words, key)
+        # as narrow as a short word: the longest choice must not widen the dock (the canvas keeps the room)
+        self.sort_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sort_box.setMinimumContentsLength(5)
+        self.sort_box.setToolTip("Order of the list. Most informative first: the images the model is least sure "
+                                 "of (the score after the name) first; it updates after each pre-labeling run")
         self.view = QListView()
         self.view.setModel(model)
         self.view.setUniformItemSizes(True)  # lets Qt skip measuring 100,000 rows
@@ -354,6 +424,7 @@ class ImageListPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.status_box)
         top.addWidget(self.text_box, 1)
+        top.addWidget(self.sort_box)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
@@ -364,6 +435,7 @@ class ImageListPanel(QWidget):
         self.text_box.textChanged.connect(self._text_timer.start)
         self.status_box.currentIndexChanged.connect(
             lambda _i: self.model.set_filter(status=self.status_box.currentData()))
+        self.sort_box.currentIndexChanged.connect(lambda _i: self.model.set_sort(self.sort_box.currentData()))
         # clicks, Up/Down and Page keys in the list all move the current row: each shows its image
         self.view.selectionModel().currentChanged.connect(self._on_view_current_changed)
         model.counts_changed.connect(self._on_model_counts_changed)

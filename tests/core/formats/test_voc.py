@@ -48,6 +48,11 @@ def test_labelimg_and_cvat_files_at_the_same_pixels(project, folder):
     ("<annotation><filename>a.jpg</filename>\n<object>\n<name>x</name></object></annotation>",
      r"bad.xml:2: <object> 'x' has no <bndbox>"),
     ("<annotation>\n<filename>a.jpg</file>", r"bad.xml:2: not well-formed XML"),
+    ("<annotation><filename>a.jpg</filename>\n<object><name>x</name>\n<bndbox><xmin>1</xmin><ymin>1</ymin>"
+     "<xmax>2</xmax></bndbox></object></annotation>", r"bad.xml:3: <bndbox> lacks <ymax>"),
+    ("<annotation><filename>a.jpg</filename>\n<object>\n<name> </name><bndbox/></object></annotation>",
+     r"bad.xml:2: <object> without a <name>"),
+    ("<notvoc>\n</notvoc>", r"bad.xml:1: the root element is <notvoc>, not <annotation>"),
 ])
 def test_malformed_names_file_and_line_and_changes_nothing(project, folder, tmp_path, text, message):
     (tmp_path / "bad.xml").write_text(text)

@@ -61,6 +61,9 @@ def test_ultralytics_layout_with_quirks(roboflow):
     ("0 1.5 0.5 0.1 0.1", ":1: coordinates outside 0..1"),
     ("0 0.5 0.5 x 0.1", ":1: expected numbers"),
     ("0 0.5 0.5", ":1: expected 'class cx cy w h'"),
+    ("0 0.5 0.5 0.1 0.1\n\n0 nan 0.5 0.1 0.1", ":3: coordinates must be finite numbers"),
+    ("0.0 0.5 0.5 0.1 1.2", ":1: coordinates outside 0..1"),  # an id written as a float takes the long way
+    ("0 0.5 0.5 0.1 -0.2", ":1: coordinates outside 0..1"),
 ])
 def test_bad_lines_name_file_and_line_and_change_nothing(roboflow, line, message):
     (roboflow / "train" / "labels" / "a.txt").write_text(line + "\n")

@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from labeler.core.store import PREDICTED
-from labeler.gui.docks.images import ALL, NOT_REVIEWED, ImageListModel, ImageListPanel, RecordRole
+from labeler.gui.docks.images import ALL, NOT_REVIEWED, ImageListModel, ImageListPanel, RecordRole, ScoreRole
 from labeler.gui.project_signals import ProjectSignals
 
 
@@ -120,7 +120,7 @@ def test_panel_shows_the_running_count_and_filters(qtbot, project):
     assert blocker.args == [ids(project)[5]]
 
 
-def test_a_large_project_is_read_in_one_query(qtbot, new_project):
+def test_a_large_project_is_read_in_two_queries(qtbot, new_project):
     p = new_project(folder=".", records=[(f"d/{i:06d}.jpg", 10, 10) for i in range(20_000)])
     calls = []
     real = p._query
@@ -130,7 +130,7 @@ def test_a_large_project_is_read_in_one_query(qtbot, new_project):
         model.index(r).data()
         model.index(r).data(RecordRole)
     assert model.rowCount() == 20_000
-    assert len(calls) == 1
+    assert len(calls) == 2  # the images, and the review queue's scores
 
 
 def test_reviewed_validation_images_are_italic_with_a_tooltip(qtbot, project):
@@ -172,8 +172,9 @@ def test_long_names_are_elided_in_the_middle_and_the_count_keeps_its_room(qtbot,
         option = QStyleOptionViewItem()
         panel.view.initViewItemOption(option)
         option.rect = panel.view.visualRect(index)
-        opt, count_rect, count = delegate.layout(option, index)
-        assert count == "12"
+        opt, parts = delegate.layout(option, index)
+        count_rect, count, is_score = parts[-1]
+        assert (count, is_score) == ("12", False) and len(parts) == 1  # no score: never pre-labeled
         assert "…" in opt.text  # too long for the panel: elided
         assert opt.text.startswith("exif") and opt.text.endswith(names[row][-6:])  # both ends stay
         style = panel.view.style()
@@ -220,6 +221,55 @@ def test_the_italic_mark_is_the_split_training_makes(qtbot, project):
     _classes, samples, _dropped = snapshot(project)
     _train, val = split_samples(samples)
     assert italic == {s.path for s in val} and len(italic) == 1
+
+
+def test_sort_most_informative_first_shows_scores_and_follows_runs(qtbot, project):
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    i = ids(project)
+    cat = project.add_category("car")
+    project.replace_predictions(i[3], [(cat.id, 1, 1, 20, 20, 0.9)], model="m", informativeness=0.4)
+    project.replace_predictions(i[7], [(cat.id, 1, 1, 20, 20, 0.6)], model="m", informativeness=2.5)
+    project.replace_predictions(i[5], [(cat.id, 1, 1, 20, 20, 0.6)], model="m", informativeness=9.0)
+    project.set_reviewed(i[5])  # reviewed: its score no longer counts, nor shows
+    signals = ProjectSignals(project)
+    model = ImageListModel(project)
+    signals.boxes_changed.connect(model.refresh)
+    panel = ImageListPanel(model)
+    qtbot.addWidget(panel)
+    shown = lambda: [model.id_at(r) for r in range(model.rowCount())]  # noqa: E731
+    assert shown() == i  # file order first
+    panel.sort_box.setCurrentIndex(panel.sort_box.findData("informative"))
+    assert model.sort() == "informative"
+    rest = [x for x in i if x not in (i[7], i[3])]
+    assert shown() == [i[7], i[3], *rest]  # then unscored and reviewed, in file order
+    assert model.index(0).data(ScoreRole) == 2.5 and model.index(model.row_of(i[5])).data(ScoreRole) is None
+
+    # the score is drawn after the name, before the box count
+    panel.resize(220, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    option = QStyleOptionViewItem()
+    panel.view.initViewItemOption(option)
+    option.rect = panel.view.visualRect(model.index(0))
+    _, parts = panel.view.itemDelegate().layout(option, model.index(0))
+    assert [(t, sc) for _, t, sc in parts] == [("2.50", True), ("1", False)]
+    assert parts[0][0].right() < parts[1][0].left()
+
+    # a pre-labeling run: scores follow at once, the order once the run is over
+    project.replace_predictions(i[0], [(cat.id, 1, 1, 20, 20, 0.55)], model="m", informativeness=5.0)
+    model.flush()
+    qtbot.waitUntil(lambda: model.score(i[0]) == 5.0)
+    assert shown()[0] == i[7]  # no jump under the cursor mid-run
+    model.resort()
+    assert shown()[:3] == [i[0], i[7], i[3]]
+    panel.sort_box.setCurrentIndex(panel.sort_box.findData("status"))
+    statuses = [model.index(r).data(RecordRole).status for r in range(model.rowCount())]
+    assert statuses == sorted(statuses, key=["unlabeled", "pre-labeled", "in progress", "reviewed"].index)
+    with pytest.raises(ValueError, match="Unknown sort 'size'"):
+        model.set_sort("size")
+    signals.detach()
+    panel.close()
 
 
 def test_unreadable_images_are_counted_apart_from_the_work(qtbot, project):
