@@ -281,6 +281,10 @@ def run_yolo(python: str, project_dir: Path, held: list[dict], classes, minutes:
     return _curve([(t, Path(p)) for t, p in log], minutes, scorer)
 
 
+def _curve_text(curve: list[tuple]) -> str:
+    return ", ".join(f"{m:g} min {a:.3f}/{b:.3f}" for m, a, b in curve)
+
+
 def summarise(curves: list[list[tuple]]) -> list[dict]:
     rows = []
     for k, (m, *_r) in enumerate(curves[0]):
@@ -348,14 +352,16 @@ def main(argv=None) -> int:
                       f"{N_HELD_OUT} held-out scenes with {n_boxes} boxes", flush=True)
                 ours.append(run_labeler(project_dir, held, classes, args.minutes, seed, folder / "labeler-checkpoints",
                                         args.settings))
+                print(f"  held out, labeler seed {seed}: " + _curve_text(ours[-1]), flush=True)  # as soon as known
                 if args.yolo_python:
                     yolo.append(run_yolo(args.yolo_python, project_dir, held, classes, args.minutes, seed,
                                          folder / "yolo"))
+                    print(f"  held out, YOLOv8n seed {seed}: " + _curve_text(yolo[-1]), flush=True)
             results[domain] = (summarise(ours), summarise(yolo) if yolo else None)
             for seed, curve in zip(seeds, ours):
-                print(f"{domain} labeler seed {seed}: " + ", ".join(f"{m:g} min {a:.3f}/{b:.3f}" for m, a, b in curve))
+                print(f"{domain} labeler seed {seed}: " + _curve_text(curve))
             for seed, curve in zip(seeds, yolo):
-                print(f"{domain} YOLOv8n seed {seed}: " + ", ".join(f"{m:g} min {a:.3f}/{b:.3f}" for m, a, b in curve))
+                print(f"{domain} YOLOv8n seed {seed}: " + _curve_text(curve))
         for domain, (ours, yolo) in results.items():
             print_table(domain, ours, yolo)
     finally:

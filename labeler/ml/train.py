@@ -301,7 +301,7 @@ class _Run:
             event = self._end_epoch(self.average.model if self.average else model, plan_, epoch, losses, val_data,
                                     device, epoch_start, started)
             steps.epoch_ended(epoch, step, time.perf_counter() - started)
-            if self.dist.enabled and epoch == steps.measure_epoch:  # every rank follows rank 0's count
+            if self.dist.enabled:  # every rank follows rank 0's count (each epoch: the ranks' clocks differ)
                 steps.total = distributed.broadcast_object(self.dist, steps.total)
             if event is not None:
                 yield event

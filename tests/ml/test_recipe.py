@@ -12,18 +12,21 @@ def test_planned_epochs_fix_the_steps_from_the_start():
     assert b.total == 30 and b.frac(15, 999.0) == 0.5 and not b.reached(30)  # epochs end it, not the budget
 
 
-def test_a_time_budget_counts_its_steps_from_the_second_epoch_and_then_ignores_the_clock():
+def test_a_time_budget_counts_its_steps_after_a_quarter_of_it_and_then_ignores_the_clock():
     b = StepBudget(iters=10, epochs=None, budget_s=100.0)
-    assert b.total is None and b.frac(5, 10.0) == pytest.approx(0.1)  # before the estimate: share of the budget
-    b.epoch_ended(1, 10, 15.0)  # the first epoch also decodes the images: not measured
+    assert b.total is None and b.frac(5, 10.0) == pytest.approx(0.1)  # before the count: share of the budget
+    b.epoch_ended(1, 10, 9.0)  # the first epochs decode, cache and warm up: not measured
+    b.epoch_ended(2, 20, 16.0)
     assert b.total is None
-    b.epoch_ended(2, 20, 25.0)  # 10 steps in 10 s, validation included: 75 s left -> 75 more steps
-    assert b.total == 95
-    assert b.frac(50, 25.0) == pytest.approx(50 / 95)
-    assert b.frac(50, 90.0) == pytest.approx(50 / 95)  # a busy machine later does not move the schedule
-    assert not b.reached(94) and b.reached(95)
-    b.epoch_ended(3, 30, 80.0)  # nor does a slow epoch change the count
-    assert b.total == 95
+    b.epoch_ended(3, 30, 21.0)  # 5 s an epoch from here on, validation included, but under a quarter spent
+    assert b.total is None
+    b.epoch_ended(4, 40, 26.0)  # a quarter spent: 20 steps in 10 s since epoch 2, 74 s left -> 148 more
+    assert b.total == 188
+    assert b.frac(50, 26.0) == pytest.approx(50 / 188)
+    assert b.frac(50, 90.0) == pytest.approx(50 / 188)  # a busy machine later does not move the schedule
+    assert not b.reached(187) and b.reached(188)
+    b.epoch_ended(5, 50, 80.0)  # nor does a slow epoch change the count
+    assert b.total == 188
 
 
 def test_weight_average_follows_the_model_and_copies_integer_buffers():

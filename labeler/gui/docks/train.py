@@ -18,7 +18,7 @@ from typing import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea,
-                               QSplitter, QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from labeler.core import runs
 from labeler.core.runs import Run
@@ -92,8 +92,10 @@ class TrainPanel(QWidget):
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.progress_bar, 1)  # one row: the chart keeps the height
-        # the choices and the run's state keep their room (wrapped notes are never cut); the splitter
-        # shares what is left between the chart and the past runs
+        # the choices and the run's state keep their room (wrapped notes are never cut); below them
+        # the chart and the past runs share one place as two tabs, so both are a click away without
+        # scrolling at the window's default size (as a splitter they were not: 580 px of minimum
+        # height in a dock of about 500)
         chart_pane = QWidget()
         chart_lay = QVBoxLayout(chart_pane)
         chart_lay.setContentsMargins(0, 0, 0, 0)
@@ -102,22 +104,21 @@ class TrainPanel(QWidget):
         runs_pane = QWidget()
         runs_lay = QVBoxLayout(runs_pane)
         runs_lay.setContentsMargins(0, 0, 0, 0)
-        runs_lay.addWidget(QLabel("Past runs"))
         runs_lay.addWidget(self.runs_table, 1)
         runs_lay.addWidget(self.use_button)
         self.runs_table.setMinimumHeight(3 * self.runs_table.verticalHeader().defaultSectionSize())
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(chart_pane)
-        self.splitter.addWidget(runs_pane)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        self.views.addTab(chart_pane, "Chart")
+        self.views.addTab(runs_pane, "Past runs")
+        self.views.setTabToolTip(1, "Every run of this project: pick one to chart it, or to use its best checkpoint "
+                                    "for pre-labeling")
         content = QWidget()
         lay = QVBoxLayout(content)
         lay.addWidget(self.options)
         lay.addLayout(buttons)
         lay.addWidget(self.status_label)
-        lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.views, 1)
         # a short dock (a small screen, the window at 1024 x 700) scrolls the panel instead of
         # cutting its words or making the window taller than the screen
         self.scroll = QScrollArea()
@@ -191,6 +192,7 @@ class TrainPanel(QWidget):
         self._view_run = None
         self.runs_table.clearSelection()
         self.chart.clear("This run", settings.epochs)
+        self.views.setCurrentIndex(0)  # a run that starts is watched on its chart
         self.progress_bar.setRange(0, 0)  # busy until the first iteration (data snapshot, model build)
         self.progress_bar.setFormat("Preparing…")
         self._set_running(True)
