@@ -54,8 +54,10 @@ class StepBudget:
     quarter of the budget is spent, from the pace of the epochs since the second (the first decodes
     and caches the images, and the first two run slower while the allocator and autograd warm up: an
     estimate from the second epoch alone ended 4-minute runs up to 0.7 min early; validation is
-    included), and then fixed: a machine that gets busy later shortens the run at its hard time
-    limit, but never stretches or squeezes the schedule of the steps it does take. Until then the
+    included), and then fixed: the schedule of the steps a run takes no longer stretches or squeezes
+    with the machine's pace. The run still ends at its time limit: steps beyond the count (the
+    machine got faster; this VM's pace moves by a quarter between runs) train at the schedule's
+    final rate, and a machine that got slower ends the run before the cosine does. Until then the
     schedule's position is the share of the budget used (the warmup and the first, flat part of the
     cosine, where a few per cent of timing change the rate by less than one per cent).
     """
@@ -84,9 +86,6 @@ class StepBudget:
         per_step = (elapsed - t0) / (step - step0)
         self.total = step + max(0, int((self.budget_s - elapsed) / per_step))
 
-    def reached(self, step: int) -> bool:
-        """The planned steps are done (a time-budgeted run ends here, at most a step before its limit)."""
-        return self.total is not None and self.budget_s is not None and step >= self.total
 
 
 class WeightAverage:

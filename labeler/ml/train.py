@@ -286,7 +286,7 @@ class _Run:
                 smoothed = loss_value if smoothed is None else 0.9 * smoothed + 0.1 * loss_value
                 now = time.perf_counter()
                 elapsed = now - started
-                time_up = budget_s is not None and (elapsed >= budget_s or steps.reached(step))
+                time_up = budget_s is not None and elapsed >= budget_s
                 end_epoch = distributed.any_rank(self.dist, bool(self.should_stop()) or time_up, device)
                 if now - last_event >= EVENT_INTERVAL_S or it == iters - 1 or end_epoch:
                     last_event = now
