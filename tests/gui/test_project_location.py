@@ -145,6 +145,15 @@ def test_new_project_dialog_checks_its_fields(qtbot, tmp_path):
     assert ok.isEnabled() and dialog.values() == (str(images), str(tmp_path / "task"))
 
 
+def test_new_project_dialog_shows_its_words_whole(qtbot, tmp_path):
+    dialog = NewProjectDialog(None, str(tmp_path / "nope"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for label in (dialog.intro, dialog.message):  # wrapped, never cut: as tall as the text needs at its width
+        assert label.text() and label.height() >= label.heightForWidth(label.width())
+
+
 def test_file_menu_new_and_open_project_emit_their_requests(qtbot, tmp_path, monkeypatch):
     from labeler.gui import main_window
 

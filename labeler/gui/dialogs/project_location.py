@@ -46,7 +46,14 @@ class NewProjectDialog(QDialog):
         lay.addWidget(self.buttons)
         self.images_edit.textChanged.connect(self._check)
         self.store_edit.textChanged.connect(self._check)
-        self.resize(560, 0)
+        # wrapped labels get no height of their own from a dialog sized to its hint: the intro was cut
+        # at its first and last line (seen under Xvfb + openbox); give the dialog its width and the
+        # labels the height their text needs at it
+        self.setMinimumWidth(560)
+        margins = lay.contentsMargins()
+        self._text_width = 560 - margins.left() - margins.right()
+        intro.setMinimumHeight(intro.heightForWidth(self._text_width))
+        self.intro = intro
         self._check()
 
     def _row(self, edit: QLineEdit, title: str, pick) -> QHBoxLayout:
@@ -83,6 +90,7 @@ class NewProjectDialog(QDialog):
     def _check(self) -> None:
         problem = self.problem()
         self.message.setText(problem or "")
+        self.message.setMinimumHeight(self.message.heightForWidth(self._text_width) if problem else 0)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
 
     def values(self) -> tuple[str, str]:
