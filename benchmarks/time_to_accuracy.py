@@ -26,6 +26,12 @@ that interpreter (conf 0.001) and scored here with the same pycocotools code.
 
 Run: python benchmarks/time_to_accuracy.py [--minutes 10] [--seeds 3] [--domains shapes hard]
      [--yolo-python /path/to/venv/bin/python] [--workdir DIR] [--threads N] [--settings JSON]
+     [--save RUNS.jsonl]
+     python benchmarks/time_to_accuracy.py --table RUNS.jsonl [MORE.jsonl ...]
+--save appends each run's curve to a JSON-lines file as soon as it is scored (with the trainer, domain,
+seed, minutes, settings and the code's git commit), so the runs of one table can be made by several
+invocations (a crash loses only the run under way); --table prints the same summary from such files,
+refusing to mix runs of different minutes, settings or commits.
 Prints per minute: mean, worst and spread (max - min) over seeds of mAP@0.5 and mAP@[.5:.95];
 with YOLO, both sides and the ratio labeler / YOLO of the means.
 """
@@ -313,6 +319,50 @@ def print_table(domain: str, ours: list[dict], yolo: list[dict] | None) -> None:
         print(line)
 
 
+def _commit() -> str:
+    """The code's git commit, with '+' when the working tree differs from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty else "")
+
+
+def save_run(path: Path | None, **run) -> None:
+    if path is not None:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(run) + "\n")
+
+
+def table_from(paths: list[str]) -> int:
+    """Print the summary tables from runs saved with --save; refuse to mix different setups."""
+    runs = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines() if line.strip()]
+    if not runs:
+        print("no runs in " + ", ".join(paths), file=sys.stderr)
+        return 2
+    setups = {(r["minutes"], json.dumps(r["settings"], sort_keys=True), r["commit"]) for r in runs
+              if r["trainer"] == "labeler"}
+    if len(setups) > 1:
+        print("these runs mix setups (minutes, settings, commit): " + "; ".join(map(str, sorted(setups))),
+              file=sys.stderr)
+        return 2
+    for domain in dict.fromkeys(r["domain"] for r in runs):
+        of = {t: [r for r in runs if r["domain"] == domain and r["trainer"] == t] for t in ("labeler", "yolov8n")}
+        for t, rs in of.items():
+            for r in rs:
+                print(f"{domain} {t} seed {r['seed']}: " + _curve_text([tuple(x) for x in r["curve"]]))
+        if of["labeler"]:
+            print(f"{domain}: labeler seeds {[r['seed'] for r in of['labeler']]}, "
+                  f"YOLOv8n seeds {[r['seed'] for r in of['yolov8n']]}")
+            print_table(domain, summarise([r["curve"] for r in of["labeler"]]),
+                        summarise([r["curve"] for r in of["yolov8n"]]) if of["yolov8n"] else None)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -325,7 +375,11 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     ap.add_argument("--settings", type=json.loads, default={},
                     help='TrainSettings fields to change from the defaults, as JSON, to measure a lever: \'{"ema": true}\'')
+    ap.add_argument("--save", type=Path, help="append each run's curve to this JSON-lines file")
+    ap.add_argument("--table", nargs="+", metavar="RUNS", help="print the summary of runs saved with --save, train nothing")
     args = ap.parse_args(argv)
+    if args.table:
+        return table_from(args.table)
     if args.minutes <= 0 or args.seeds < 1:
         ap.error("--minutes must be above 0 and --seeds at least 1")
     if args.threads:
@@ -333,6 +387,7 @@ def main(argv=None) -> int:
 
         torch.set_num_threads(args.threads)
     seeds = args.seed_list or list(range(args.seeds))
+    commit = _commit()
     print(f"labeler: TrainSettings defaults{' with ' + json.dumps(args.settings) if args.settings else ''}; "
           f"{args.minutes:g} min; seeds {seeds}", flush=True)
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="time_to_accuracy-"))
@@ -353,10 +408,14 @@ def main(argv=None) -> int:
                 ours.append(run_labeler(project_dir, held, classes, args.minutes, seed, folder / "labeler-checkpoints",
                                         args.settings))
                 print(f"  held out, labeler seed {seed}: " + _curve_text(ours[-1]), flush=True)  # as soon as known
+                save_run(args.save, trainer="labeler", domain=domain, seed=seed, minutes=args.minutes,
+                         settings=args.settings, commit=commit, curve=ours[-1])
                 if args.yolo_python:
                     yolo.append(run_yolo(args.yolo_python, project_dir, held, classes, args.minutes, seed,
                                          folder / "yolo"))
                     print(f"  held out, YOLOv8n seed {seed}: " + _curve_text(yolo[-1]), flush=True)
+                    save_run(args.save, trainer="yolov8n", domain=domain, seed=seed, minutes=args.minutes,
+                             settings={}, commit=commit, curve=yolo[-1])
             results[domain] = (summarise(ours), summarise(yolo) if yolo else None)
             for seed, curve in zip(seeds, ours):
                 print(f"{domain} labeler seed {seed}: " + _curve_text(curve))

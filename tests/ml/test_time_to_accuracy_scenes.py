@@ -55,3 +55,22 @@ def test_shapes_domain_scene_has_one_to_four_of_its_classes(monkeypatch):
         for _kind, x1, y1, x2, y2 in boxes:
             assert 0 <= x1 < x2 <= 320 and 0 <= y1 < y2 <= 240
     assert seen == {"circle", "square", "triangle"}
+
+
+def test_saved_runs_make_the_table_and_refuse_mixed_setups(tmp_path, monkeypatch, capsys):
+    bench = _bench(monkeypatch)
+    runs = tmp_path / "runs.jsonl"
+    for seed, end in ((0, 0.9), (1, 0.8)):
+        bench.save_run(runs, trainer="labeler", domain="shapes", seed=seed, minutes=2.0, settings={},
+                       commit="abc", curve=[(1.0, 0.5, 0.3), (2.0, end, 0.6)])
+    bench.save_run(runs, trainer="yolov8n", domain="shapes", seed=0, minutes=2.0, settings={},
+                   commit="abc", curve=[(1.0, 0.0, 0.0), (2.0, 0.4, 0.2)])
+    assert bench.main(["--table", str(runs)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.strip().startswith("2.0 |"))
+    assert "0.850/0.600" in row and "0.800/0.600" in row and "0.100/0.000" in row  # mean, worst, spread
+    assert "0.400/0.200" in row and "2.12/3.00" in row  # YOLO's mean and the ratio of the means
+    bench.save_run(runs, trainer="labeler", domain="shapes", seed=2, minutes=2.0, settings={"ema": True},
+                   commit="abc", curve=[(1.0, 0.5, 0.3), (2.0, 0.9, 0.6)])
+    assert bench.main(["--table", str(runs)]) == 2
+    assert "mix setups" in capsys.readouterr().err
