@@ -336,21 +336,15 @@ def check_store(conn: sqlite3.Connection, db_path: Path) -> None:
 def _restore_command(data_dir: Path, folder: Path, good_backup: Path) -> str:
     """The command that restores this store: a store kept apart from its images (--project) names its
     image folder as the (whole) backup records it."""
-    from .location import IMAGES_FOLDER_SETTING
+    from .location import IMAGES_FOLDER_SETTING, read_setting
     from .store import DATA_DIR
 
     if data_dir.name == DATA_DIR:
         return f"labeler restore {folder}"
-    images = None
     try:
-        conn = sqlite3.connect(good_backup.as_uri() + "?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT value FROM settings WHERE key=?", (IMAGES_FOLDER_SETTING,)).fetchone()
-        finally:
-            conn.close()
-        images = json.loads(row[0]) if row else None
+        images = read_setting(good_backup, IMAGES_FOLDER_SETTING)
     except (sqlite3.DatabaseError, ValueError):
-        pass
+        images = None
     return f"labeler restore --project {data_dir} {images if isinstance(images, str) else 'IMAGE_FOLDER'}"
 
 

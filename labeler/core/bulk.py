@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # formats import bulk, never the other way at run time
     from .store import Project
 
 
+#: SQLite cache_size for a bulk insert (negative: KiB), 64 MB; the connection's own is restored after
+BULK_CACHE_KIB = -65536
+
+
 @contextmanager
 def paused_cycle_collector():
     """Pause Python's cyclic garbage collector while a bulk import or export builds its hundreds of
@@ -156,18 +160,26 @@ def import_records(project: "Project", data: "ImportData", *, as_predictions: bo
             holding = {r[0] for r in c.execute(f"SELECT DISTINCT image_id FROM boxes WHERE state IN ({marks})", kinds)}
             c.executemany(f"DELETE FROM boxes WHERE image_id=? AND state IN ({marks})",
                           [(i, *kinds) for i in plan.target_ids & holding])
-        c.executemany(
-            "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at, updated_at,"
-            " flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            plan.rows,
-        )
+        # SQLite's page cache (2 MB by default) holds the boxes table and its two indexes while 100,000
+        # rows go in, so index pages are not evicted and re-read in between (a fifth of the insert)
+        cache = c.execute("PRAGMA cache_size").fetchone()[0]
+        if len(plan.rows) > 10_000:
+            c.execute(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
+        try:
+            c.executemany(
+                "INSERT INTO boxes (image_id, category_id, x1, y1, x2, y2, source, score, state, created_at,"
+                " updated_at, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                plan.rows,
+            )
+        finally:
+            c.execute(f"PRAGMA cache_size = {int(cache)}")
         if as_predictions:  # kept as proposed by the model "imported" (labeler.core.history)
             history.tag_predictions(c, sorted(plan.target_ids), None, history.IMPORTED_MODEL)
         reviewed = [] if as_predictions else sorted(plan.target_ids)
         c.executemany("UPDATE images SET reviewed=1, reviewed_at=? WHERE id=?", [(now, i) for i in reviewed])
         report.images_reviewed = len(reviewed)
-        project._changed("boxes", plan.target_ids)
-        project._changed("images", plan.target_ids)
+        project.changed("boxes", plan.target_ids)
+        project.changed("images", plan.target_ids)
     return report
 
 
@@ -199,10 +211,8 @@ def export_selection(project: "Project", all_images: bool = False) -> ExportSele
     if truth.unreviewed:
         kept = {im.id for im, _b in truth.images}
         usable = {im.id for im in project.images() if im.usable}
-        marks = ",".join("?" * len(TRUTH_STATES))
-        left_out_boxes = sum(n for iid, n in project._query(
-            f"SELECT image_id, COUNT(*) FROM boxes WHERE state IN ({marks}) GROUP BY image_id", TRUTH_STATES)
-            if iid in usable and iid not in kept)
+        left_out_boxes = sum(n for iid, n in project.box_counts_by_image(TRUTH_STATES).items()
+                             if iid in usable and iid not in kept)
     unusable = [(im.path, im.status, _why_unusable(im)) for im in project.images() if not im.usable]
     return ExportSelection([im for im, _b in truth.images], boxes, project.categories(), truth.unreviewed,
                            left_out_boxes, truth.dropped, project.box_flags(), unusable)

@@ -18,7 +18,9 @@ CLI and the app both decide through here.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,44 @@ class ImagesFolderMissingError(StoreError):
             f"The image folder of the project {self.store} is gone: {self.folder} does not exist. If the images "
             f"moved, point the project at their new folder: labeler relink --project {self.store} NEWFOLDER"
         )
+
+
+def read_setting(db_path: str | os.PathLike, key: str):
+    """One settings value of a store file (or a backup of one), read without opening it as a project:
+    read-only, no lock, no migration. None when the row is absent; sqlite3.DatabaseError for a file
+    SQLite cannot read, ValueError for a value that is not JSON."""
+    conn = sqlite3.connect(Path(db_path).as_uri() + "?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+    finally:
+        conn.close()
+    return json.loads(row[0]) if row else None
+
+
+def recorded_folder(db_path: str | os.PathLike) -> Path:
+    """The image folder a store kept apart from its images records; ImagesFolderMissingError when it
+    is gone, DamagedStoreError or StoreError when the store cannot be read or records none."""
+    from . import backup
+
+    db_path = Path(db_path)
+    ddir = db_path.parent
+    if not db_path.is_file():
+        raise StoreError(f"{ddir} is not a labeler project store (no {db_path.name} in it)")
+    try:
+        value = read_setting(db_path, IMAGES_FOLDER_SETTING)
+    except sqlite3.DatabaseError as exc:
+        if backup.is_damage(exc):
+            raise backup.damaged_error(db_path, str(exc)) from None
+        raise StoreError(f"{db_path} is not a readable labeler store: {exc}") from None
+    except ValueError as exc:
+        raise StoreError(f"{db_path} records its image folder in a form this labeler cannot read: {exc}") from None
+    if not isinstance(value, str):
+        raise StoreError(f"The project {ddir} does not record its image folder; open it with its images: "
+                         f"labeler --project {ddir} IMAGES")
+    folder = Path(value)
+    if not folder.is_dir():
+        raise ImagesFolderMissingError(ddir, folder)
+    return folder
 
 
 @dataclass(frozen=True)

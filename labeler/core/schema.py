@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
+
 from .history import (HISTORY_MIGRATION, HISTORY_SCHEMA, INFORMATIVENESS_MIGRATION, RESTORED_TRIGGER_MIGRATION,
                       store_informativeness)
 
@@ -78,3 +81,43 @@ MIGRATIONS: dict[int, list] = {1: _V2_HISTORY + HISTORY_MIGRATION,
                                2: INFORMATIVENESS_MIGRATION + [store_informativeness],
                                3: BOX_FLAGS_SCHEMA,
                                4: RESTORED_TRIGGER_MIGRATION}
+
+
+def stored_version(conn: sqlite3.Connection) -> int:
+    """The schema version a store file records (0: an empty file, nothing created yet)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def check_version(conn: sqlite3.Connection) -> None:
+    """StoreError for a store a newer labeler wrote."""
+    from .records import StoreError
+
+    v = stored_version(conn)
+    if v > SCHEMA_VERSION:
+        raise StoreError(
+            f"This project was written by a newer labeler (store version {v}, this one reads up to "
+            f"{SCHEMA_VERSION}); update labeler to open it."
+        )
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Create the tables in an empty file, or bring an older store up to SCHEMA_VERSION, one version
+    at a time; the caller holds the transaction, so a failed step leaves the store as it was."""
+    v = stored_version(conn)
+    if v == 0:
+        for stmt in SCHEMA:
+            conn.execute(stmt)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("INSERT INTO meta VALUES ('created_at', ?)", (str(time.time()),))
+        return
+    while v < SCHEMA_VERSION:
+        for stmt in MIGRATIONS[v]:
+            if callable(stmt):
+                stmt(conn)
+            else:
+                conn.execute(stmt)
+        v += 1
+        conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(v),))

@@ -18,16 +18,14 @@ these into Qt signals.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from . import backup, history, netfs
+from . import backup, history, netfs, schema
 from .lock import lock_project
 
 # The value types, states and errors live in records.py, the tables in schema.py, the folder walk in
@@ -97,7 +95,7 @@ class Project:
         if folder is None:
             if ddir is None:
                 raise StoreError("No image folder and no project store given")
-            root = _recorded_folder(ddir)
+            root = location.recorded_folder(ddir / DB_NAME)
         else:
             root = Path(folder).expanduser().resolve()
         if not root.is_dir():
@@ -224,40 +222,15 @@ class Project:
         return self.store_dir != self.root / DATA_DIR
 
     def _version(self) -> int:
-        has_meta = self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
-        if not has_meta:
-            return 0
-        row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        return int(row[0]) if row else 0
+        return schema.stored_version(self._conn)
 
     def _check_version(self) -> None:
-        v = self._version()
-        if v > SCHEMA_VERSION:
-            raise StoreError(
-                f"This project was written by a newer labeler (store version {v}, this one reads up to "
-                f"{SCHEMA_VERSION}); update labeler to open it."
-            )
+        schema.check_version(self._conn)
 
     def _migrate(self) -> None:
-        self._check_version()
+        schema.check_version(self._conn)
         with self._tx():
-            v = self._version()
-            if v == 0:
-                for stmt in SCHEMA:
-                    self._conn.execute(stmt)
-                self._conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                self._conn.execute("INSERT INTO meta VALUES ('created_at', ?)", (str(time.time()),))
-                return
-            while v < SCHEMA_VERSION:
-                for stmt in MIGRATIONS[v]:
-                    if callable(stmt):
-                        stmt(self._conn)
-                    else:
-                        self._conn.execute(stmt)
-                v += 1
-                self._conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(v),))
+            schema.migrate(self._conn)
 
     # ------------------------------------------------------------------ transactions, events
     class _Tx:
@@ -325,6 +298,13 @@ class Project:
 
     def _changed(self, kind: str, ids: Iterable[int] = ()) -> None:
         self._pending.append((kind, tuple(ids)))
+
+    def changed(self, kind: str, ids: Iterable[int] = ()) -> None:
+        """Tell the listeners, once the open `batch()` commits, that `kind` changed for `ids`: for
+        a bulk writer (core.bulk's importers) that wrote through the batch's connection itself."""
+        if self._batch_depth == 0:
+            raise StoreError("Project.changed is for a writer inside batch()")
+        self._changed(kind, ids)
 
     def add_listener(self, fn: Callable[[str, tuple], None]) -> None:
         """fn(kind, ids) after each committed change. kind: 'images', 'boxes' (image ids),
@@ -440,6 +420,9 @@ class Project:
     def box_rows_with_fit(self, states: Sequence[str]) -> list[tuple]:
         return self._boxes.rows_with_fit(states)
 
+    def box_counts_by_image(self, states: Sequence[str]) -> dict[int, int]:
+        return self._boxes.counts_by_image(states)
+
     def add_box(self, image_id: int, category_id: int, x1: float, y1: float, x2: float, y2: float, *,
                 source: str = SOURCE_HUMAN, score: float | None = None, state: str = HUMAN) -> Box:
         """Add a box (clipped to the image). Raises StoreError if it is degenerate after clipping."""
@@ -494,32 +477,6 @@ class Project:
 
     def run(self, run_id: int) -> dict:
         return self._runs.get(run_id)
-
-
-def _recorded_folder(ddir: Path) -> Path:
-    """The image folder a store apart from its images records (ImagesFolderMissingError when gone)."""
-    from .location import IMAGES_FOLDER_SETTING, ImagesFolderMissingError
-
-    db_path = ddir / DB_NAME
-    if not db_path.is_file():
-        raise StoreError(f"{ddir} is not a labeler project store (no {DB_NAME} in it)")
-    try:
-        conn = sqlite3.connect(db_path.as_uri() + "?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT value FROM settings WHERE key=?", (IMAGES_FOLDER_SETTING,)).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        if backup.is_damage(exc):
-            raise backup.damaged_error(db_path, str(exc)) from None
-        raise StoreError(f"{db_path} is not a readable labeler store: {exc}") from None
-    if row is None:
-        raise StoreError(f"The project {ddir} does not record its image folder; open it with its images: "
-                         f"labeler --project {ddir} IMAGES")
-    folder = Path(json.loads(row[0]))
-    if not folder.is_dir():
-        raise ImagesFolderMissingError(ddir, folder)
-    return folder
 
 
 def _shown(db_path: Path, root: Path) -> str:

@@ -20,3 +20,18 @@ def test_the_cycle_collector_is_paused_for_the_bulk_step_and_restored_even_on_er
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_bulk_writer_tells_the_listeners_after_its_batch_commits(new_project):
+    from labeler.core.store import StoreError
+
+    project = new_project(records=[("a.jpg", 40, 30), ("b.jpg", 40, 30)])
+    heard = []
+    project.add_listener(lambda kind, ids: heard.append((kind, set(ids))))
+    iid = project.images()[0].id
+    with pytest.raises(StoreError, match="inside batch"):
+        project.changed("boxes", [iid])
+    with project.batch():
+        project.changed("boxes", [iid])
+        assert heard == []  # not before the commit
+    assert heard == [("boxes", {iid})]

@@ -144,3 +144,21 @@ def test_a_store_that_cannot_be_written_says_so_and_still_reads(tmp_path):
         Project.open(images, store=store)
     with Project.open(images, store=store, readonly=True) as p:
         assert len(p.images()) == 3
+
+
+def test_read_setting_reads_a_store_file_without_opening_it_and_a_bad_row_is_named(tmp_path):
+    images = _images(tmp_path)
+    store = tmp_path / "task"
+    with Project.open(images, store=store) as p:
+        p.set_setting("other", {"a": 1})
+    db = store / "project.sqlite"
+    assert location.read_setting(db, IMAGES_FOLDER_SETTING) == str(images.resolve())
+    assert location.read_setting(db, "other") == {"a": 1}
+    assert location.read_setting(db, "absent") is None
+    assert location.recorded_folder(db) == images.resolve()
+    with Project.open(images, store=store) as p:  # a store that records no folder (or not as a path)
+        p.set_setting(IMAGES_FOLDER_SETTING, 42)
+    with pytest.raises(StoreError, match="does not record its image folder"):
+        Project.open(None, store=store)
+    with pytest.raises(StoreError, match="no project.sqlite"):
+        location.recorded_folder(tmp_path / "nothing" / "project.sqlite")

@@ -53,6 +53,12 @@ class Boxes(Table):
         training data read them beside the ground truth."""
         return dict(self.p._query("SELECT id, flags FROM boxes WHERE flags != 0"))
 
+    def counts_by_image(self, states: Sequence[str]) -> dict[int, int]:
+        """{image id: number of its boxes in `states`} for the images that have any."""
+        marks = ",".join("?" * len(states))
+        return dict(self.p._query(
+            f"SELECT image_id, COUNT(*) FROM boxes WHERE state IN ({marks}) GROUP BY image_id", tuple(states)))
+
     def rows_with_fit(self, states: Sequence[str], min_size: float = MIN_BOX_SIZE) -> list[tuple]:
         """(image_id, id, category_id, x1, y1, x2, y2, fits) of the boxes in `states`, by image then id,
         where `fits` is 1 when `geometry.clip_box` would return the rectangle unchanged (in order,

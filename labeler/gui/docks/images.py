@@ -409,9 +409,11 @@ class ImageListPanel(QWidget):
         self.sort_box = QComboBox()
         for key, words in SORTS.items():
             self.sort_box.addItem(words, key)
-        # as narrow as a short word: the longest choice must not widen the dock (the canvas keeps the room)
-        self.sort_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.sort_box.setMinimumContentsLength(5)
+        # the combos share a row and the dock's width (the longest choice must not widen the dock: the
+        # canvas keeps the room); the name filter has a row of its own, so it is never squeezed
+        for box in (self.status_box, self.sort_box):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(5)
         self.sort_box.setToolTip("Order of the list. Most informative first: the images the model is least sure "
                                  "of (the score after the name) first; it updates after each pre-labeling run")
         self.view = QListView()
@@ -422,11 +424,11 @@ class ImageListPanel(QWidget):
         self.view.setIconSize(QSize(12, 12))
         self.count_label = QLabel()
         top = QHBoxLayout()
-        top.addWidget(self.status_box)
-        top.addWidget(self.text_box, 1)
-        top.addWidget(self.sort_box)
+        top.addWidget(self.status_box, 1)
+        top.addWidget(self.sort_box, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.text_box)
         lay.addLayout(top)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.count_label)

@@ -17,8 +17,9 @@ from labeler.core.runs import Run
 from labeler.gui.docks.train_live import (MAX_TICK_INTERVALS, iteration_position, number as _num,  # noqa: F401
                                           run_epoch_rows, tick_step)
 
-#: the chart's own minimum height: small enough that the splitter under it can move in a short dock
-MIN_HEIGHT = 120
+#: the chart's own minimum height: enough for its axes' numbers and legend to stay legible (at 120 px
+#: a 1024 x 700 window left the plot ~60 px high and its tick labels as "..."); a short dock scrolls instead
+MIN_HEIGHT = 200
 #: beyond this many iteration points the oldest half is thinned, so a long run stays cheap to draw
 MAX_ITERATION_POINTS = 4000
 

@@ -95,6 +95,19 @@ def test_navigation(qtbot, project):
     assert model.step(i[1], -1) == i[0]
 
 
+def test_name_filter_keeps_the_dock_width_when_the_dock_is_narrow(qtbot, project):
+    """The name filter has a row of its own: at a narrow dock it is not squeezed to "Fil…" between the
+    status and sort choices, and neither choice widens the dock."""
+    panel = ImageListPanel(ImageListModel(project))
+    qtbot.addWidget(panel)
+    panel.resize(200, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.text_box.width() >= panel.width() - 12
+    assert panel.status_box.width() + panel.sort_box.width() <= panel.width()
+    assert panel.minimumSizeHint().width() <= 200
+
+
 def test_panel_shows_the_running_count_and_filters(qtbot, project):
     model = ImageListModel(project)
     panel = ImageListPanel(model)
