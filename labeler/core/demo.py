@@ -227,8 +227,8 @@ def demo_step(project: Project) -> DemoStep | None:
     trained = any(r.checkpoint_path is not None and r.best_map50 for r in load_runs(project))
     unlabeled = sum(1 for im in project.images() if im.needs_review)
     if not trained:
-        return DemoStep("fine-tune", "Demo: start with Fine-tune (from scratch: about 3 to 4 minutes to mAP@0.5 "
-                        "0.7 on 2 CPU cores), then pre-label the other scenes with the result. The COCO "
+        return DemoStep("fine-tune", "Demo: start with Fine-tune (from scratch: mAP@0.5 0.7 takes 3 to 4 minutes "
+                        "on a fast 2-core CPU, more than 10 on a slow one), then pre-label the other scenes with the result. The COCO "
                         "models know none of these shapes.")
     if unlabeled:
         return DemoStep("pre-label", f"Demo: a fine-tuned model is ready. Pre-label the {counted(unlabeled, 'scene')} "
