@@ -23,7 +23,7 @@ from labeler.core.store import Project, StoreError
 from labeler.core.words import counted
 from labeler.gui import settings, window_actions
 from labeler.gui.background import BackgroundTask
-from labeler.gui.backup_status import BackupStatus
+from labeler.gui.widgets import BackupStatus
 from labeler.gui.docks.boxes import BoxList
 from labeler.gui.canvas.view import Canvas
 from labeler.gui.docks.classes import ClassPanel
