@@ -70,7 +70,7 @@ def cmd_train(args) -> int:
     settings = TrainSettings(architecture=args.model, epochs=args.epochs, minutes=args.minutes,
                              start=getattr(args, "start"), device=args.device, batch_size=args.batch_size,
                              lr=args.lr, val_fraction=args.val_fraction, seed=args.seed, workers=args.workers,
-                             repeat=args.repeat, min_size=args.size, **augment,
+                             repeat=args.repeat, min_size=args.size, **augment, anchors=args.anchors,
                              max_size=round(args.size * 1.4) if args.size else None)
     # one writer per project: the other ranks only read (they receive the label snapshot anyway)
     project = open_project(args, readonly=not main, create=False)
@@ -155,6 +155,7 @@ def _augmentations(text: str) -> tuple[str, ...]:
 
 def register(subparsers) -> None:
     from labeler.ml.dataset import AUGMENTATIONS, DEFAULT_AUGMENT
+    from labeler.ml.plan import DEFAULT_ANCHORS
     from labeler.ml.models import trainable_architectures
 
     names = list(trainable_architectures())
@@ -194,6 +195,9 @@ def register(subparsers) -> None:
                    help="comma-separated augmentations from " + ", ".join(AUGMENTATIONS) + ", or none (default: "
                    + ",".join(DEFAULT_AUGMENT) + "; turn off the geometric ones when a class depends on "
                    "orientation, and colour when it depends on colour)")
+    p.add_argument("--anchors", choices=("fitted", "fixed"),
+                   help="the small model's anchor sizes from scratch: fitted to the training boxes or the fixed "
+                   "16-168 px (default: " + DEFAULT_ANCHORS + "); a checkpoint keeps its own, COCO models theirs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, metavar="N", help="data loading processes (default: 0 on a CPU)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the epoch lines")

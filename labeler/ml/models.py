@@ -90,11 +90,13 @@ def architecture(name: str) -> Architecture:
 
 def build_model(name: str, num_classes: int, *, min_size: int | None = None, max_size: int | None = None,
                 box_score_thresh: float = 0.05, box_nms_thresh: float = 0.5, box_detections_per_img: int = 100,
-                trainable_backbone_layers: int | None = None):
+                trainable_backbone_layers: int | None = None, anchor_sizes=None):
     """Build architecture `name` with random weights for `num_classes` (background included).
 
     Never downloads: weights=None and weights_backbone=None. Load a state dict afterwards. The box
     pooler is labeler.ml.roi_align's (the same forward as torchvision's, a backward on all cores).
+    `anchor_sizes` (per pyramid level) is for the small model only, whose anchors can be fitted to a
+    project; the COCO models keep the anchors their weights were trained with.
     """
     import torchvision.models.detection as det
     from torchvision.ops import MultiScaleRoIAlign
@@ -114,7 +116,14 @@ def build_model(name: str, num_classes: int, *, min_size: int | None = None, max
     )
     if trainable_backbone_layers is not None:
         kwargs["trainable_backbone_layers"] = trainable_backbone_layers
-    model = arch.custom(**kwargs) if arch.custom is not None else getattr(det, arch.builder)(**kwargs)
+    if anchor_sizes is not None:
+        if arch.custom is None:
+            raise ModelError(f"{name} keeps the anchors of its COCO weights; fitted anchors are for {SMALL_ARCHITECTURE}")
+        kwargs["anchor_sizes"] = anchor_sizes
+    try:
+        model = arch.custom(**kwargs) if arch.custom is not None else getattr(det, arch.builder)(**kwargs)
+    except ValueError as exc:
+        raise ModelError(f"Cannot build {name}: {exc}") from None
     pooler = model.roi_heads.box_roi_pool
     if type(pooler) is MultiScaleRoIAlign:
         model.roi_heads.box_roi_pool = ParallelMultiScaleRoIAlign.like(pooler)

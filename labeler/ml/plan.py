@@ -22,6 +22,10 @@ from labeler.core.runs import SETTING_PRELABEL_MODEL  # noqa: F401  (the key lab
 #: the weight average (labeler.ml.recipe.WeightAverage) is off until benchmarks/time_to_accuracy.py
 #: shows it pays (`--settings '{"ema": true}'` measures it)
 DEFAULT_EMA = False
+#: anchors of the small model trained from scratch: "fitted" to the training boxes (labeler.ml.anchors)
+#: or the "fixed" ANCHOR_SIZES of labeler.ml.small_models
+DEFAULT_ANCHORS = "fixed"
+ANCHOR_MODES = ("fitted", "fixed")
 EPOCH_IMAGES = 160  # a tiny data set is repeated to at least this many samples per epoch
 
 
@@ -49,6 +53,8 @@ class TrainSettings:
     max_size: int | None = None
     amp: bool = True  # mixed precision (CUDA only)
     ema: bool | None = None  # validate and keep an exponential moving average of the weights; None: the default
+    anchors: str | None = None  # "fitted" (to the training boxes) | "fixed"; None: DEFAULT_ANCHORS. Only for the
+    # small model from scratch: a checkpoint keeps its own anchors, COCO models keep theirs
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Plan:
     amp: bool
     augment: tuple[str, ...]
     ema: bool = False
+    anchors: str = "fixed"  # "fitted" | "fixed" (the mode asked for; anchor_sizes says what it gave)
+    anchor_sizes: tuple | None = None  # per pyramid level; None: the architecture's own (resolve_anchors)
 
 
 def default_architecture(device) -> str:
@@ -126,6 +134,9 @@ def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -
         Augmenter(settings.augment)
     except DataError as exc:
         raise TrainingError(str(exc)) from None
+    anchors = settings.anchors or DEFAULT_ANCHORS
+    if anchors not in ANCHOR_MODES:
+        raise TrainingError(f"Unknown anchors {anchors!r}: choose {' or '.join(ANCHOR_MODES)}")
     arch_name = settings.architecture
     if arch_name is not None:
         try:
@@ -183,7 +194,25 @@ def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -
     return Plan(arch_name, start, weights, str(device), batch, float(lr), epochs, minutes, repeat,
                 int(settings.min_size or arch.min_size), int(settings.max_size or arch.max_size), int(workers),
                 bool(settings.amp and device.type == "cuda"), tuple(settings.augment),
-                DEFAULT_EMA if settings.ema is None else bool(settings.ema))
+                DEFAULT_EMA if settings.ema is None else bool(settings.ema), anchors)
+
+
+def resolve_anchors(plan_: Plan, train_samples) -> Plan:
+    """The plan with its anchor sizes: a checkpoint's own when the run starts from one (its RPN learned
+    them), fitted to the training boxes for the small model from scratch when the plan says fitted,
+    else None (the architecture's own)."""
+    from dataclasses import replace
+
+    sizes = None
+    if plan_.start in ("last", "best"):
+        sizes = load_meta(plan_.start_weights).get("anchor_sizes")
+    elif plan_.anchors == "fitted" and plan_.start == "scratch" and plan_.architecture == SMALL_ARCHITECTURE:
+        from .anchors import fit_for_samples
+
+        sizes = fit_for_samples(train_samples, plan_.min_size, plan_.max_size)
+    if sizes is not None:
+        sizes = tuple(tuple(float(x) for x in level) for level in sizes)
+    return replace(plan_, anchor_sizes=sizes)
 
 
 def use_for_prelabeling(project, checkpoint_path) -> None:

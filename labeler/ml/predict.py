@@ -30,7 +30,7 @@ from labeler.core.words import counted
 from .checkpoint import CheckpointError, load_checkpoint, load_state_dict
 from .class_map import COCO_CATEGORIES
 from .device import pick_device
-from .models import DEFAULT_ARCHITECTURE, architecture, build_model
+from .models import DEFAULT_ARCHITECTURE, ModelError, architecture, build_model
 from .weights import COCO_WEIGHT_URLS, WeightsError, coco_weights, find_coco_weights, offline_message
 
 
@@ -175,6 +175,7 @@ def load_model(choice: ModelChoice, *, project_root=None, weights: str | os.Path
         state = load_state_dict(path)
         label_names = list(COCO_CATEGORIES)
         min_size, max_size = arch.min_size, arch.max_size
+        anchor_sizes = None
     elif choice.kind == "checkpoint":
         if weights:
             raise CheckpointError("--weights replaces COCO weights; a project checkpoint already holds its own")
@@ -184,9 +185,13 @@ def load_model(choice: ModelChoice, *, project_root=None, weights: str | os.Path
         label_names = ["__background__"] + [str(c) for c in meta["classes"]]
         min_size = int(meta.get("min_size") or arch.min_size)
         max_size = int(meta.get("max_size") or arch.max_size)
+        anchor_sizes = meta.get("anchor_sizes")
     else:
         raise CheckpointError(f"Unknown model kind {choice.kind!r}")
-    model = build_model(arch.name, len(label_names), min_size=min_size, max_size=max_size)
+    try:
+        model = build_model(arch.name, len(label_names), min_size=min_size, max_size=max_size, anchor_sizes=anchor_sizes)
+    except ModelError as exc:
+        raise CheckpointError(f"{Path(path).name}: {exc}") from None
     _fit_state_dict(model, state, arch.name, len(label_names), path)
     if choice.kind == "coco" and arch.name == "fasterrcnn_resnet50_fpn":
         # torchvision's v1 weights were trained with batch-norm eps 0 (its builder overwrites it too)

@@ -18,6 +18,7 @@ from __future__ import annotations
 STAGES = ((32, 4), (64, 8), (128, 16), (192, 32))
 FPN_CHANNELS = 64
 ANCHOR_SIZES = ((16, 28), (44, 72), (108, 168))  # one tuple per pyramid level (strides 8, 16, 32)
+ANCHOR_STRIDES = (8, 16, 32)
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
 
 
@@ -60,9 +61,12 @@ def _backbone():
 
 def build_small_fasterrcnn(*, num_classes: int, min_size: int, max_size: int, box_score_thresh: float = 0.05,
                            box_nms_thresh: float = 0.5, box_detections_per_img: int = 100,
-                           weights=None, weights_backbone=None, trainable_backbone_layers=None):
+                           weights=None, weights_backbone=None, trainable_backbone_layers=None,
+                           anchor_sizes=None):
     """torchvision FasterRCNN with the small backbone. There are no pretrained weights for it:
-    `weights` and `weights_backbone` must be None (they are accepted to match torchvision's builders)."""
+    `weights` and `weights_backbone` must be None (they are accepted to match torchvision's builders).
+    `anchor_sizes`: per pyramid level, as many sizes as ANCHOR_SIZES has (labeler.ml.anchors fits
+    them to a project's boxes); None: ANCHOR_SIZES."""
     from torchvision.models.detection import FasterRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
@@ -70,7 +74,11 @@ def build_small_fasterrcnn(*, num_classes: int, min_size: int, max_size: int, bo
 
     if weights is not None or weights_backbone is not None:
         raise ValueError("the small Faster R-CNN has no pretrained weights")
-    anchors = AnchorGenerator(ANCHOR_SIZES, (ASPECT_RATIOS,) * len(ANCHOR_SIZES))
+    sizes = ANCHOR_SIZES if anchor_sizes is None else tuple(tuple(float(s) for s in level) for level in anchor_sizes)
+    if len(sizes) != len(ANCHOR_SIZES) or any(len(a) != len(b) or min(a) <= 0 for a, b in zip(sizes, ANCHOR_SIZES)):
+        raise ValueError(f"anchor sizes must be {len(ANCHOR_SIZES)} levels of {len(ANCHOR_SIZES[0])} positive sizes, "
+                         f"not {anchor_sizes!r}")
+    anchors = AnchorGenerator(sizes, (ASPECT_RATIOS,) * len(sizes))
     # one bilinear sample per output bin: the RoIs here span 2-20 cells of the stride-8 map, so 2x2
     # samples per bin (torchvision's default) add little, and RoIAlign's backward was the largest op
     # after the convolutions (15 % of a step; 15 epochs of the demo took 4.1 min instead of 4.9, with the

@@ -31,7 +31,8 @@ from .dataset import Augmenter, DataError, DetectionData, GroupedBatches, snapsh
 from .device import DeviceError, pick_device
 from .models import ModelError, build_model
 from .plan import (EPOCH_IMAGES, SETTING_PRELABEL_MODEL, Plan, TrainingError, TrainSettings,  # noqa: F401
-                   best_checkpoint, default_architecture, last_checkpoint, plan, use_for_prelabeling)
+                   best_checkpoint, default_architecture, last_checkpoint, plan, resolve_anchors,
+                   use_for_prelabeling)
 from .start_weights import load_start as _load_start
 from . import distributed, recipe
 
@@ -147,8 +148,11 @@ class _Run:
         import torch
 
         torch.manual_seed(self.settings.seed)
-        model = build_model(plan_.architecture, len(classes) + 1, min_size=plan_.min_size, max_size=plan_.max_size,
-                            box_score_thresh=0.01)
+        try:
+            model = build_model(plan_.architecture, len(classes) + 1, min_size=plan_.min_size, max_size=plan_.max_size,
+                                box_score_thresh=0.01, anchor_sizes=plan_.anchor_sizes)
+        except ModelError as exc:
+            raise TrainingError(str(exc)) from None
         if plan_.start_weights:
             try:
                 _load_start(model, plan_, classes)
@@ -172,7 +176,7 @@ class _Run:
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
         classes, train_s, val_s, dropped = self._data()
         try:
-            plan_ = plan(self.project, self.settings, len(train_s), device, classes)
+            plan_ = resolve_anchors(plan(self.project, self.settings, len(train_s), device, classes), train_s)
         except (CheckpointError, ModelError) as exc:
             raise TrainingError(str(exc)) from None
         model = self._model(plan_, classes, device)
@@ -185,7 +189,8 @@ class _Run:
         self.run_id = distributed.broadcast_object(self.dist, self.run_id)
         self.run_dir = self.project.data_dir / "runs" / str(self.run_id)
         self.meta_base = {"architecture": plan_.architecture, "classes": list(classes), "min_size": plan_.min_size,
-                          "max_size": plan_.max_size, "settings": settings_record, "run_id": self.run_id}
+                          "max_size": plan_.max_size, "settings": settings_record, "run_id": self.run_id,
+                          "anchor_sizes": [list(level) for level in plan_.anchor_sizes] if plan_.anchor_sizes else None}
         ended_together = False
         try:
             yield RunStarted(self.run_id, plan_.epochs, plan_.minutes, plan_.start)
