@@ -90,7 +90,7 @@ def grid_best_iou(boxes: np.ndarray, strides: Sequence[int], sizes: Sequence[Seq
                   ratios: Sequence[float]) -> np.ndarray:
     """For each box (x1, y1, x2, y2, in the model's input pixels) the IoU of its best anchor, as a
     feature pyramid places them: level k's anchors (each size x each aspect ratio h / w) centred on
-    the multiples of `strides[k]`, as torchvision's AnchorGenerator does. Each box is compared with
+    the multiples of `strides[k]`, their half extents rounded, as torchvision's AnchorGenerator does. Each box is compared with
     the anchors at the grid point nearest its centre (the best one for a box and an anchor of about
     its size)."""
     b = np.asarray(boxes, float).reshape(-1, 4)
@@ -102,7 +102,8 @@ def grid_best_iou(boxes: np.ndarray, strides: Sequence[int], sizes: Sequence[Seq
         dy = np.abs(cy - np.round(cy / stride) * stride)
         for size in level:
             for r in ratios:
-                aw, ah = size / math.sqrt(r), size * math.sqrt(r)
+                # torchvision's base anchors: half extents rounded to whole pixels
+                aw, ah = 2 * np.round(size / math.sqrt(r) / 2), 2 * np.round(size * math.sqrt(r) / 2)
                 ix = np.clip(np.minimum(w / 2, aw / 2 - dx) + np.minimum(w / 2, dx + aw / 2), 0, None)
                 iy = np.clip(np.minimum(h / 2, ah / 2 - dy) + np.minimum(h / 2, dy + ah / 2), 0, None)
                 # overlap along an axis of two intervals centred dx apart: min of the right ends
