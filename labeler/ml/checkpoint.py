@@ -8,6 +8,7 @@ classes (in model-output order: model label i+1 is classes[i]) the weights belon
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -84,7 +85,20 @@ def load_meta(path: str | os.PathLike) -> dict:
     for key in ("architecture", "classes"):
         if key not in meta:
             raise CheckpointError(f"{mp} lacks {key!r}")
+    if not _anchor_sizes_ok(meta.get("anchor_sizes")):
+        raise CheckpointError(f"{mp} has anchor_sizes {str(meta['anchor_sizes'])[:80]!r}: not lists of positive "
+                              "finite sizes per pyramid level")
     return meta
+
+
+def _anchor_sizes_ok(sizes) -> bool:
+    """None (the architecture's own) or a non-empty list per level of non-empty lists of sizes in pixels."""
+    if sizes is None:
+        return True
+    return (isinstance(sizes, list) and bool(sizes)
+            and all(isinstance(level, list) and level and all(
+                isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) and 0 < s <= 1e5
+                for s in level) for level in sizes))
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:

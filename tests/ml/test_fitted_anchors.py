@@ -99,3 +99,24 @@ def test_a_fitted_run_saves_its_anchors_prelabels_with_them_and_a_continued_run_
         with pytest.raises(TrainingError, match="Unknown anchors 'kmeans'"):
             list(train(p, tiny_settings(anchors="kmeans")))
     assert TrainSettings().anchors is None
+
+
+@pytest.mark.parametrize("bad", [5, "16,32", [[16, 28], "x", [64, 96]], [[16, float("nan")], [32, 56], [64, 96]],
+                                 [[16, -1], [32, 56], [64, 96]], [], [[True, 2], [32, 56], [64, 96]]])
+def test_a_checkpoint_with_hostile_anchor_sizes_is_refused_in_words(tmp_path, bad):
+    import json
+
+    from labeler.ml.checkpoint import CheckpointError, load_meta, meta_path, save_checkpoint
+    from labeler.ml.predict import ModelChoice, load_model
+
+    model = build_model("fasterrcnn_small_fpn", 3)
+    path = save_checkpoint(tmp_path / "m.pth", model.state_dict(),
+                           {"architecture": "fasterrcnn_small_fpn", "classes": ["a", "b"], "anchor_sizes": None})
+    load_meta(path)  # None: the architecture's own sizes
+    meta = json.loads(meta_path(path).read_text())
+    meta["anchor_sizes"] = bad
+    meta_path(path).write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="anchor_sizes"):
+        load_meta(path)
+    with pytest.raises(CheckpointError, match="anchor_sizes"):
+        load_model(ModelChoice.checkpoint(path), device="cpu")
