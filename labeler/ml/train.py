@@ -27,7 +27,8 @@ from typing import Callable
 from labeler.core.words import counted
 
 from .checkpoint import CheckpointError, save_checkpoint
-from .dataset import Augmenter, DataError, DetectionData, GroupedBatches, snapshot, split_of, split_samples
+from .dataset import (Augmenter, DataError, DetectionData, GroupedBatches, load_maybe_mosaic, snapshot, split_of,
+                      split_samples)
 from .device import DeviceError, pick_device
 from .models import ModelError, build_model
 from .plan import (EPOCH_IMAGES, SETTING_PRELABEL_MODEL, Plan, TrainingError, TrainSettings,  # noqa: F401
@@ -396,8 +397,9 @@ def _batch_stream(data: DetectionData, sampler: GroupedBatches, augmenter: Augme
                 self._epoch, self._batches = epoch, sampler.batches(epoch, seed)
             images, targets = [], []
             for index, turns, key_seed in self._batches[k % self.per_epoch]:
-                pixels, boxes, labels, _ = data.load(index)
-                image, target = augmenter(pixels, boxes, labels, turns, random.Random(key_seed))
+                rng = random.Random(key_seed)
+                pixels, boxes, labels = load_maybe_mosaic(data, index, augmenter, rng)
+                image, target = augmenter(pixels, boxes, labels, turns, rng)
                 images.append(image)
                 targets.append(target)
             return images, targets

@@ -88,3 +88,52 @@ def test_mosaic_refuses_wrong_counts():
         mosaic([img] * 3, [[]] * 3, [[]] * 3, (20, 20), random.Random(0))
     with pytest.raises(ValueError, match="2 boxes but 1 labels"):
         mosaic([img] * 4, [[(0, 0, 5, 5)] * 2, [], [], []], [[1], [], [], []], (20, 20), random.Random(0))
+
+
+class _Scenes:
+    """DetectionData's load() over colour-coded scenes of different sizes."""
+
+    def __init__(self, scenes):
+        import torch
+
+        self.items = [(torch.from_numpy(img.copy()).permute(2, 0, 1).contiguous(),
+                       torch.tensor(b, dtype=torch.float32).reshape(-1, 4), torch.tensor(lab), 1.0)
+                      for img, b, lab in scenes]
+
+    def __len__(self):
+        return len(self.items)
+
+    def load(self, i):
+        return self.items[i]
+
+
+def test_training_mosaics_keep_each_box_on_its_shape_and_the_image_size():
+    from labeler.ml.dataset import Augmenter, load_maybe_mosaic
+
+    data = _Scenes([_overlap_free(_scene(s, 160 + 20 * (s % 3), 120 + 10 * (s % 2), 8)) for s in range(6)])
+    aug = Augmenter(("mosaic", "hflip"))
+    mosaics = 0
+    for seed in range(20):
+        index = seed % len(data)
+        pixels, boxes, labels = load_maybe_mosaic(data, index, aug, random.Random(seed))
+        assert tuple(pixels.shape) == tuple(data.load(index)[0].shape)  # orientation kept for the batches
+        mosaics += not torch_equal(pixels, data.load(index)[0])
+        img = pixels.permute(1, 2, 0).numpy()
+        for (x1, y1, x2, y2), label in zip(boxes.tolist(), labels.tolist()):
+            # a scene can be drawn twice: look at the box and the ring of pixels around it
+            x1, y1, x2, y2 = map(int, (x1, y1, x2, y2))
+            ox, oy = max(0, x1 - 1), max(0, y1 - 1)
+            near = img[oy:y2 + 1, ox:x2 + 1]
+            ys, xs = np.nonzero((near[..., 0] == label) & (near[..., 1] == 255 - label))
+            assert (x1, y1, x2, y2) == (xs.min() + ox, ys.min() + oy, xs.max() + 1 + ox, ys.max() + 1 + oy)
+    assert 4 <= mosaics <= 16  # about MOSAIC_SHARE of them
+    plain = Augmenter(("hflip",))
+    rng = random.Random(5)
+    assert load_maybe_mosaic(data, 2, plain, rng)[0] is data.load(2)[0]
+    assert rng.random() == random.Random(5).random()  # without mosaic, nothing drawn
+
+
+def torch_equal(a, b):
+    import torch
+
+    return a.shape == b.shape and torch.equal(a, b)

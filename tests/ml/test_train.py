@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 from labeler.core.store import Box, Project  # noqa: E402
 from labeler.ml import train as train_mod  # noqa: E402
 from labeler.ml.checkpoint import load_checkpoint  # noqa: E402
+from labeler.ml.dataset import AUGMENTATIONS  # noqa: E402
 from labeler.ml.models import build_model  # noqa: E402
 from labeler.ml.train import (EpochEvent, IterationEvent, RunStarted, TrainDone, TrainingError, train,  # noqa: E402
                               use_for_prelabeling)
@@ -92,7 +93,7 @@ def test_copes_with_empty_images_degenerate_boxes_and_unused_classes(tmp_path):
         cat = p.categories()[0].id
         # a zero-width box (the store refuses to draw one, but an old or imported store may hold it)
         p.restore_boxes([Box(10_000, ims[1].id, cat, 20.0, 10.0, 20.0, 30.0)])
-        events = run_all(p, tiny_settings(augment=("hflip", "vflip", "rot90", "zoom", "scale", "color")))
+        events = run_all(p, tiny_settings(augment=AUGMENTATIONS))
         run = p.runs()[-1]
     assert isinstance(events[-1], TrainDone) and events[-1].best_checkpoint
     assert run["settings"]["dropped_boxes"] == 1

@@ -12,7 +12,8 @@ from labeler.ml.dataset import AUGMENTATIONS, DEFAULT_AUGMENT
 #: what each augmentation does, in the menu (keys: labeler.ml.dataset.AUGMENTATIONS, the CLI's names)
 AUGMENT_TEXTS = {"hflip": "Horizontal flips", "vflip": "Vertical flips", "rot90": "Quarter turns",
                  "zoom": "Zoom: random crops", "scale": "Scale jitter: varied input sizes",
-                 "color": "Brightness, contrast and saturation"}
+                 "color": "Brightness, contrast and saturation",
+                 "mosaic": "Mosaic: four images in one"}
 
 
 class AugmentButton(QToolButton):
