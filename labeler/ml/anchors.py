@@ -84,6 +84,9 @@ def project_boxes(project) -> list[tuple[float, float, float, float]]:
 # ------------------------------------------------------------------ anchors for a feature pyramid
 #: the sizes the search picks from: 4 to 512 px, four steps per octave
 CANDIDATE_SIZES = tuple(float(round(4 * 2 ** (i / 4), 2)) for i in range(29))
+#: fit_for_samples fits to at most this many boxes, evenly spaced through the project's (the search
+#: scores ~500 candidate sets, each over every box: 20 000 boxes take a few seconds at a run's start)
+MAX_FIT_BOXES = 20_000
 
 
 def grid_best_iou(boxes: np.ndarray, strides: Sequence[int], sizes: Sequence[Sequence[float]],
@@ -167,6 +170,8 @@ def fit_for_samples(samples, min_size: int, max_size: int) -> tuple[tuple[float,
     for s in samples:
         scale = min(min_size / min(s.width, s.height), max_size / max(s.width, s.height))
         boxes.extend((x1 * scale, y1 * scale, x2 * scale, y2 * scale) for x1, y1, x2, y2 in s.boxes)
+    if len(boxes) > MAX_FIT_BOXES:
+        boxes = boxes[::math.ceil(len(boxes) / MAX_FIT_BOXES)]
     try:
         return fit_pyramid_anchors(boxes, ANCHOR_STRIDES, ANCHOR_SIZES, ASPECT_RATIOS)
     except ValueError:

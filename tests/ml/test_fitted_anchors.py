@@ -120,3 +120,21 @@ def test_a_checkpoint_with_hostile_anchor_sizes_is_refused_in_words(tmp_path, ba
         load_meta(path)
     with pytest.raises(CheckpointError, match="anchor_sizes"):
         load_model(ModelChoice.checkpoint(path), device="cpu")
+
+
+def test_a_big_project_is_fitted_on_evenly_spaced_boxes_scaled_as_the_model_sees_them(monkeypatch):
+    from labeler.ml import anchors
+    from labeler.ml.dataset import Sample
+
+    rng = np.random.default_rng(0)
+    samples = []
+    for k in range(10):  # 640x480 images the model sees at 320x240: boxes at half size
+        xy = rng.uniform(0, 500, (3, 2))
+        wh = rng.uniform(10, 120, (3, 2))
+        samples.append(Sample(f"{k}.png", f"/x/{k}.png", 640, 480,
+                              tuple(tuple(map(float, (*a, *(a + b)))) for a, b in zip(xy, wh)), (1, 1, 1)))
+    every = [tuple(v / 2 for v in box) for s in samples for box in s.boxes]
+    monkeypatch.setattr(anchors, "MAX_FIT_BOXES", 10)
+    got = anchors.fit_for_samples(samples, 240, 320)
+    assert got == fit_pyramid_anchors(every[::3], ANCHOR_STRIDES, ANCHOR_SIZES, ASPECT_RATIOS)
+    assert got != fit_pyramid_anchors(every, ANCHOR_STRIDES, ANCHOR_SIZES, ASPECT_RATIOS)
