@@ -94,8 +94,10 @@ def test_a_fitted_run_saves_its_anchors_prelabels_with_them_and_a_continued_run_
             loaded.model([torch.rand(3, 64, 64)])  # it predicts with them
         again = [e for e in train(p, tiny_settings(start="last", anchors="fixed")) if isinstance(e, TrainDone)][0]
         assert tuple(tuple(level) for level in load_checkpoint(again.best_checkpoint)[1]["anchor_sizes"]) == sizes
-        fixed = [e for e in train(p, tiny_settings()) if isinstance(e, TrainDone)][0]
-        assert load_checkpoint(fixed.best_checkpoint)[1]["anchor_sizes"] is None  # the default: the fixed sizes
+        fixed = [e for e in train(p, tiny_settings(anchors="fixed")) if isinstance(e, TrainDone)][0]
+        assert load_checkpoint(fixed.best_checkpoint)[1]["anchor_sizes"] is None  # the fixed sizes: the model's own
+        default = [e for e in train(p, tiny_settings()) if isinstance(e, TrainDone)][0]
+        assert tuple(tuple(level) for level in load_checkpoint(default.best_checkpoint)[1]["anchor_sizes"]) == sizes
         with pytest.raises(TrainingError, match="Unknown anchors 'kmeans'"):
             list(train(p, tiny_settings(anchors="kmeans")))
     assert TrainSettings().anchors is None
