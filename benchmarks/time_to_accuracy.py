@@ -26,12 +26,13 @@ that interpreter (conf 0.001) and scored here with the same pycocotools code.
 
 Run: python benchmarks/time_to_accuracy.py [--minutes 10] [--seeds 3] [--domains shapes hard]
      [--yolo-python /path/to/venv/bin/python] [--workdir DIR] [--threads N] [--settings JSON]
-     [--save RUNS.jsonl]
+     [--save RUNS.jsonl] [--skip-labeler]
      python benchmarks/time_to_accuracy.py --table RUNS.jsonl [MORE.jsonl ...]
 --save appends each run's curve to a JSON-lines file as soon as it is scored (with the trainer, domain,
 seed, minutes, settings and the code's git commit), so the runs of one table can be made by several
 invocations (a crash loses only the run under way); --table prints the same summary from such files,
-refusing to mix runs of different minutes, settings or commits.
+refusing to mix runs of different minutes, settings or commits. --skip-labeler (with --yolo-python)
+trains only YOLOv8n, whose saved curves --table puts beside labeler runs saved before.
 Prints per minute: mean, worst and spread (max - min) over seeds of mAP@0.5 and mAP@[.5:.95];
 with YOLO, both sides and the ratio labeler / YOLO of the means.
 """
@@ -371,6 +372,8 @@ def main(argv=None) -> int:
                     help="train with these seeds instead (a seed given twice shows whether a run repeats itself)")
     ap.add_argument("--domains", nargs="+", choices=sorted(DOMAINS), default=["shapes", "hard"])
     ap.add_argument("--yolo-python", help="interpreter of a separate venv with ultralytics installed")
+    ap.add_argument("--skip-labeler", action="store_true",
+                    help="train only YOLOv8n (its saved curves join labeler runs saved earlier, with --table)")
     ap.add_argument("--workdir", help="keep scenes and checkpoints here (default: a temporary folder, removed)")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     ap.add_argument("--settings", type=json.loads, default={},
@@ -382,6 +385,8 @@ def main(argv=None) -> int:
         return table_from(args.table)
     if args.minutes <= 0 or args.seeds < 1:
         ap.error("--minutes must be above 0 and --seeds at least 1")
+    if args.skip_labeler and not args.yolo_python:
+        ap.error("--skip-labeler needs --yolo-python: there would be nothing to train")
     if args.threads:
         import torch
 
@@ -405,18 +410,20 @@ def main(argv=None) -> int:
                 n_boxes = sum(len(s["boxes"]) for s in held)
                 print(f"{domain}, seed {seed}: project {project_dir} ({N_TRAIN} train / {N_VAL} val), "
                       f"{N_HELD_OUT} held-out scenes with {n_boxes} boxes", flush=True)
-                ours.append(run_labeler(project_dir, held, classes, args.minutes, seed, folder / "labeler-checkpoints",
-                                        args.settings))
-                print(f"  held out, labeler seed {seed}: " + _curve_text(ours[-1]), flush=True)  # as soon as known
-                save_run(args.save, trainer="labeler", domain=domain, seed=seed, minutes=args.minutes,
-                         settings=args.settings, commit=commit, curve=ours[-1])
+                if not args.skip_labeler:
+                    ours.append(run_labeler(project_dir, held, classes, args.minutes, seed,
+                                            folder / "labeler-checkpoints", args.settings))
+                    print(f"  held out, labeler seed {seed}: " + _curve_text(ours[-1]), flush=True)  # as soon as known
+                    save_run(args.save, trainer="labeler", domain=domain, seed=seed, minutes=args.minutes,
+                             settings=args.settings, commit=commit, curve=ours[-1])
                 if args.yolo_python:
                     yolo.append(run_yolo(args.yolo_python, project_dir, held, classes, args.minutes, seed,
                                          folder / "yolo"))
                     print(f"  held out, YOLOv8n seed {seed}: " + _curve_text(yolo[-1]), flush=True)
                     save_run(args.save, trainer="yolov8n", domain=domain, seed=seed, minutes=args.minutes,
                              settings={}, commit=commit, curve=yolo[-1])
-            results[domain] = (summarise(ours), summarise(yolo) if yolo else None)
+            if ours:
+                results[domain] = (summarise(ours), summarise(yolo) if yolo else None)
             for seed, curve in zip(seeds, ours):
                 print(f"{domain} labeler seed {seed}: " + _curve_text(curve))
             for seed, curve in zip(seeds, yolo):

@@ -5,6 +5,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from labeler.core.split import validation_paths
 from labeler.core.store import Project
@@ -74,3 +75,11 @@ def test_saved_runs_make_the_table_and_refuse_mixed_setups(tmp_path, monkeypatch
                    commit="abc", curve=[(1.0, 0.5, 0.3), (2.0, 0.9, 0.6)])
     assert bench.main(["--table", str(runs)]) == 2
     assert "mix setups" in capsys.readouterr().err
+
+
+def test_skip_labeler_needs_a_yolo_interpreter(monkeypatch, capsys):
+    bench = _bench(monkeypatch)
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--skip-labeler", "--minutes", "1"])
+    assert exc.value.code == 2
+    assert "--skip-labeler needs --yolo-python" in capsys.readouterr().err
