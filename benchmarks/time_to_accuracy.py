@@ -20,7 +20,9 @@ the last mark scores what the run hands over (its last epoch may end a little af
 
 YOLO (--yolo-python PATH, an interpreter with ultralytics installed; never a labeler dependency):
 the same labeled scenes exported with labeler's YOLO exporter (same train/val split), `yolov8n.yaml`
-from scratch, imgsz 320, batch 16, its default recipe, `time=` the same minutes; a callback copies
+from scratch, imgsz 320, batch 16, its default recipe, `time=` the same minutes, on as many torch threads
+as labeler's torch uses (--yolo-threads; Ultralytics itself would take one fewer than the CPU count, which
+on a 2-core machine halves its speed); a callback copies
 the best weights at every epoch's end with the elapsed time; the held-out scenes are predicted by
 that interpreter (conf 0.001) and scored here with the same pycocotools code.
 
@@ -233,11 +235,22 @@ def _curve(checkpoints: list[tuple[float, Path]], minutes: float, scorer) -> lis
     return out
 
 
-YOLO_TRAIN = r"""
+# Ultralytics sets torch's threads to min(8, cpu_count - 1) when it picks the CPU (select_device), one thread
+# on a 2-core machine, where labeler's torch uses both: both sides get the same number here (--yolo-threads).
+YOLO_THREADS = r"""
+import torch
+import ultralytics.utils.torch_utils as torch_utils
+def use_threads(n):
+    torch_utils.NUM_THREADS = n
+    torch.set_num_threads(n)
+"""
+
+YOLO_TRAIN = YOLO_THREADS + r"""
 import json, shutil, sys, time
 from pathlib import Path
 from ultralytics import YOLO
 data, out, minutes, seed = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+use_threads(int(sys.argv[5]))
 start = time.monotonic()
 log = []
 def keep(trainer):
@@ -253,10 +266,11 @@ model.train(data=data, imgsz=320, batch=16, epochs=10000, time=minutes / 60, see
             device="cpu", project=str(out), name="run", exist_ok=True, plots=False, verbose=False)
 """
 
-YOLO_PREDICT = r"""
+YOLO_PREDICT = YOLO_THREADS + r"""
 import json, sys
 from ultralytics import YOLO
 weights, images, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+use_threads(int(sys.argv[4]))
 model = YOLO(weights)
 rows = []
 for path in images:
@@ -267,7 +281,8 @@ open(out, "w").write(json.dumps(rows))
 """
 
 
-def run_yolo(python: str, project_dir: Path, held: list[dict], classes, minutes: float, seed: int, keep: Path) -> list[tuple]:
+def run_yolo(python: str, project_dir: Path, held: list[dict], classes, minutes: float, seed: int, keep: Path,
+             threads: int) -> list[tuple]:
     from labeler.core.formats.yolo import export_yolo
 
     keep.mkdir(parents=True, exist_ok=True)
@@ -276,13 +291,14 @@ def run_yolo(python: str, project_dir: Path, held: list[dict], classes, minutes:
         report = export_yolo(project, data, copy_images=True)
     if (report.train, report.val) != (N_TRAIN, N_VAL):
         raise RuntimeError(f"the YOLO export split {report.train}/{report.val}, not {N_TRAIN}/{N_VAL}")
-    subprocess.run([python, "-c", YOLO_TRAIN, str(data / "data.yaml"), str(keep), str(minutes), str(seed)], check=True)
+    subprocess.run([python, "-c", YOLO_TRAIN, str(data / "data.yaml"), str(keep), str(minutes), str(seed), str(threads)],
+                   check=True)
     log = json.loads((keep / "log.json").read_text()) if (keep / "log.json").exists() else []
     images = json.dumps([s["path"] for s in held])
 
     def scorer(weights: Path):
         out = weights.with_suffix(".predictions.json")
-        subprocess.run([python, "-c", YOLO_PREDICT, str(weights), images, str(out)], check=True)
+        subprocess.run([python, "-c", YOLO_PREDICT, str(weights), images, str(out), str(threads)], check=True)
         return score(held, classes, json.loads(out.read_text()))
 
     return _curve([(t, Path(p)) for t, p in log], minutes, scorer)
@@ -372,6 +388,9 @@ def main(argv=None) -> int:
                     help="train with these seeds instead (a seed given twice shows whether a run repeats itself)")
     ap.add_argument("--domains", nargs="+", choices=sorted(DOMAINS), default=["shapes", "hard"])
     ap.add_argument("--yolo-python", help="interpreter of a separate venv with ultralytics installed")
+    ap.add_argument("--yolo-threads", type=int,
+                    help="torch threads for YOLOv8n (default: as many as labeler's torch uses; Ultralytics' own "
+                         "default is one fewer than the CPU count)")
     ap.add_argument("--skip-labeler", action="store_true",
                     help="train only YOLOv8n (its saved curves join labeler runs saved earlier, with --table)")
     ap.add_argument("--workdir", help="keep scenes and checkpoints here (default: a temporary folder, removed)")
@@ -387,14 +406,16 @@ def main(argv=None) -> int:
         ap.error("--minutes must be above 0 and --seeds at least 1")
     if args.skip_labeler and not args.yolo_python:
         ap.error("--skip-labeler needs --yolo-python: there would be nothing to train")
-    if args.threads:
-        import torch
+    import torch
 
+    if args.threads:
         torch.set_num_threads(args.threads)
+    yolo_threads = args.yolo_threads or torch.get_num_threads()
     seeds = args.seed_list or list(range(args.seeds))
     commit = _commit()
     print(f"labeler: TrainSettings defaults{' with ' + json.dumps(args.settings) if args.settings else ''}; "
-          f"{args.minutes:g} min; seeds {seeds}", flush=True)
+          f"{args.minutes:g} min; seeds {seeds}; torch threads {torch.get_num_threads()}"
+          + (f"; YOLOv8n torch threads {yolo_threads}" if args.yolo_python else ""), flush=True)
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="time_to_accuracy-"))
     try:
         results = {}
@@ -415,13 +436,13 @@ def main(argv=None) -> int:
                                             folder / "labeler-checkpoints", args.settings))
                     print(f"  held out, labeler seed {seed}: " + _curve_text(ours[-1]), flush=True)  # as soon as known
                     save_run(args.save, trainer="labeler", domain=domain, seed=seed, minutes=args.minutes,
-                             settings=args.settings, commit=commit, curve=ours[-1])
+                             settings=args.settings, commit=commit, threads=torch.get_num_threads(), curve=ours[-1])
                 if args.yolo_python:
                     yolo.append(run_yolo(args.yolo_python, project_dir, held, classes, args.minutes, seed,
-                                         folder / "yolo"))
+                                         folder / "yolo", yolo_threads))
                     print(f"  held out, YOLOv8n seed {seed}: " + _curve_text(yolo[-1]), flush=True)
                     save_run(args.save, trainer="yolov8n", domain=domain, seed=seed, minutes=args.minutes,
-                             settings={}, commit=commit, curve=yolo[-1])
+                             settings={}, commit=commit, threads=yolo_threads, curve=yolo[-1])
             if ours:
                 results[domain] = (summarise(ours), summarise(yolo) if yolo else None)
             for seed, curve in zip(seeds, ours):
