@@ -22,6 +22,9 @@ from labeler.core.runs import SETTING_PRELABEL_MODEL  # noqa: F401  (the key lab
 #: the weight average (labeler.ml.recipe.WeightAverage) is off until benchmarks/time_to_accuracy.py
 #: shows it pays (`--settings '{"ema": true}'` measures it)
 DEFAULT_EMA = False
+#: share of the schedule after which validation and checkpoints use the uniform average of the weights
+#: (labeler.ml.recipe.TailAverage); 0: off. `--settings '{"tail": 0.75}'` measures it
+DEFAULT_TAIL = 0.0
 #: anchors of the small model trained from scratch: "fitted" to the training boxes (labeler.ml.anchors)
 #: or the "fixed" ANCHOR_SIZES of labeler.ml.small_models. Fitted by default: issue 18's 10-minute table
 #: (benchmarks/time_to_accuracy.py, 3 seeds, held-out mAP@0.5) hard 0.749 (spread 0.018) against fixed
@@ -55,6 +58,7 @@ class TrainSettings:
     max_size: int | None = None
     amp: bool = True  # mixed precision (CUDA only)
     ema: bool | None = None  # validate and keep an exponential moving average of the weights; None: the default
+    tail: float | None = None  # average the weights over the schedule after this share (0..1, 0 off); None: default
     anchors: str | None = None  # "fitted" (to the training boxes) | "fixed"; None: DEFAULT_ANCHORS. Only for the
     # small model from scratch: a checkpoint keeps its own anchors, COCO models keep theirs
 
@@ -78,6 +82,7 @@ class Plan:
     amp: bool
     augment: tuple[str, ...]
     ema: bool = False
+    tail: float = DEFAULT_TAIL
     anchors: str = DEFAULT_ANCHORS  # "fitted" | "fixed" (the mode asked for; anchor_sizes says what it gave)
     anchor_sizes: tuple | None = None  # per pyramid level; None: the architecture's own (resolve_anchors)
 
@@ -196,7 +201,17 @@ def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -
     return Plan(arch_name, start, weights, str(device), batch, float(lr), epochs, minutes, repeat,
                 int(settings.min_size or arch.min_size), int(settings.max_size or arch.max_size), int(workers),
                 bool(settings.amp and device.type == "cuda"), tuple(settings.augment),
-                DEFAULT_EMA if settings.ema is None else bool(settings.ema), anchors)
+                DEFAULT_EMA if settings.ema is None else bool(settings.ema), _tail(settings.tail), anchors)
+
+
+def _tail(value) -> float:
+    """The tail average's start as a share of the schedule; a clear message for anything else."""
+    if value is None:
+        return DEFAULT_TAIL
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise TrainingError(f"The weight average's start must be a share of the schedule from 0 (off) to "
+                            f"below 1, not {value!r}")
+    return float(value)
 
 
 def resolve_anchors(plan_: Plan, train_samples) -> Plan:

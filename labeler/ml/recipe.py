@@ -106,7 +106,7 @@ class WeightAverage:
         self._float = [k for k, v in self.model.state_dict().items() if v.dtype.is_floating_point]
         self._torch = torch
 
-    def update(self, model) -> None:
+    def update(self, model, frac: float = 0.0) -> None:
         torch = self._torch
         self.updates += 1
         d = self.decay * (1 - math.exp(-self.updates / self.tau))
@@ -115,4 +115,38 @@ class WeightAverage:
             torch._foreach_lerp_([mine[k] for k in self._float], [theirs[k].detach() for k in self._float], 1 - d)
             for k, v in mine.items():
                 if not v.dtype.is_floating_point:  # e.g. batch norm's num_batches_tracked
+                    v.copy_(theirs[k])
+
+
+class TailAverage:
+    """A uniform average of the weights (and batch-norm statistics) over the steps after `start`, a
+    share of the schedule (stochastic weight averaging's tail, Izmailov et al. 2018): the low-rate end of
+    the cosine wanders around a minimum, and the mean of where it went sits nearer its centre than any
+    one epoch's weights. Until the tail starts `model` is None and validation uses the weights being
+    trained; from then on one fused lerp a step (weight 1/n) keeps the running mean."""
+
+    def __init__(self, start: float):
+        self.start, self.model, self.updates = start, None, 0
+
+    def update(self, model, frac: float) -> None:
+        if frac < self.start:
+            return
+        import copy
+
+        import torch
+
+        if self.model is None:
+            self.model = copy.deepcopy(model).eval()
+            for p in self.model.parameters():
+                p.requires_grad_(False)
+            self._float = [k for k, v in self.model.state_dict().items() if v.dtype.is_floating_point]
+            self.updates = 1
+            return
+        self.updates += 1
+        mine, theirs = self.model.state_dict(), model.state_dict()
+        with torch.no_grad():
+            torch._foreach_lerp_([mine[k] for k in self._float], [theirs[k].detach() for k in self._float],
+                                 1.0 / self.updates)
+            for k, v in mine.items():
+                if not v.dtype.is_floating_point:
                     v.copy_(theirs[k])

@@ -244,7 +244,8 @@ class _Run:
         ddp_model = distributed.wrap(model, self.dist, device)
         optimizer = recipe.optimizer(model, plan_.lr, device.type)
         scaler = torch.amp.GradScaler("cuda", enabled=plan_.amp)
-        self.average = recipe.WeightAverage(model) if plan_.ema else None
+        self.average = (recipe.WeightAverage(model) if plan_.ema else
+                        recipe.TailAverage(plan_.tail) if plan_.tail else None)
         train_sizes = _train_sizes(plan_) if "scale" in plan_.augment else ((plan_.min_size,), plan_.max_size)
 
         started = time.perf_counter()
@@ -264,7 +265,8 @@ class _Run:
                 images, targets = next(loader)
                 images = [im.to(device, non_blocking=True) for im in images]
                 targets = [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in targets]
-                lr = recipe.lr_at(plan_.lr, step, warmup, steps.frac(step, time.perf_counter() - started))
+                frac = steps.frac(step, time.perf_counter() - started)
+                lr = recipe.lr_at(plan_.lr, step, warmup, frac)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 with torch.autocast(device.type, enabled=plan_.amp):
@@ -283,7 +285,7 @@ class _Run:
                 scaler.step(optimizer)
                 scaler.update()
                 if self.average is not None:
-                    self.average.update(model)
+                    self.average.update(model, frac)
                 step += 1
                 count += 1
                 sums["loss"] += loss_value
@@ -304,7 +306,7 @@ class _Run:
                     break
             model.transform.min_size, model.transform.max_size = (plan_.min_size,), plan_.max_size
             losses = {k: v / max(1, count) for k, v in sums.items()}
-            event = self._end_epoch(self.average.model if self.average else model, plan_, epoch, losses, val_data,
+            event = self._end_epoch(self.average.model if self.average and self.average.model else model, plan_, epoch, losses, val_data,
                                     device, epoch_start, started)
             steps.epoch_ended(epoch, step, time.perf_counter() - started)
             if self.dist.enabled:  # every rank follows rank 0's count (each epoch: the ranks' clocks differ)

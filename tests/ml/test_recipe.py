@@ -48,3 +48,35 @@ def test_weight_average_follows_the_model_and_copies_integer_buffers():
     for _ in range(200):
         avg.update(model)
     assert torch.allclose(avg.model[0].weight, model[0].weight, atol=1e-6)
+
+
+def test_tail_average_is_the_mean_of_the_weights_after_its_start():
+    torch = pytest.importorskip("torch")
+    from labeler.ml.recipe import TailAverage
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    avg = TailAverage(start=0.5)
+    seen = []
+    for step in range(10):
+        with torch.no_grad():
+            model[0].weight.add_(float(step))
+        model[1].num_batches_tracked.fill_(step)
+        avg.update(model, frac=step / 10)
+        if step / 10 >= 0.5:
+            seen.append(model[0].weight.detach().clone())
+        else:
+            assert avg.model is None  # before its start validation uses the trained weights
+    assert avg.updates == len(seen) == 5
+    assert torch.allclose(avg.model[0].weight, torch.stack(seen).mean(0), atol=1e-5)
+    assert not torch.allclose(avg.model[0].weight, model[0].weight)
+    assert int(avg.model[1].num_batches_tracked) == 9
+    assert not any(p.requires_grad for p in avg.model.parameters())
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 2, True, "0.5", [0.5]])
+def test_a_tail_start_outside_the_schedule_is_refused_in_words(bad):
+    from labeler.ml.plan import TrainingError, _tail
+
+    with pytest.raises(TrainingError, match="share of the schedule"):
+        _tail(bad)
+    assert _tail(None) == 0.0 and _tail(0.75) == 0.75

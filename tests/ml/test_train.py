@@ -223,3 +223,26 @@ def test_a_run_with_the_weight_average_keeps_the_average_as_its_checkpoint(tmp_p
     model = build_model(meta["architecture"], len(meta["classes"]) + 1, min_size=meta["min_size"],
                         max_size=meta["max_size"])
     model.load_state_dict(last)  # and pre-labeling loads it like any other
+
+
+def test_a_run_with_the_tail_average_checkpoints_the_average_once_it_starts(tmp_path, monkeypatch):
+    from labeler.ml import recipe
+
+    made = []
+
+    class Recorded(recipe.TailAverage):
+        def __init__(self, start):
+            super().__init__(start)
+            made.append(self)
+
+    monkeypatch.setattr(recipe, "TailAverage", Recorded)
+    root = make_project(tmp_path / "p", n_images=5)
+    with Project.open(root) as p:
+        events = run_all(p, tiny_settings(tail=0.5, epochs=2))
+        runs = p.runs()
+    assert runs[-1]["settings"]["resolved"]["tail"] == 0.5 and len(made) == 1
+    steps = max(e.step for e in events if isinstance(e, IterationEvent))
+    assert 0 < made[0].updates < steps  # the second half of the steps only
+    last, meta = load_checkpoint(str(root / ".labeler/runs/1/epoch-2.pth"))
+    kept = made[0].model.state_dict()
+    assert all(torch.equal(last[k], kept[k]) for k in last if last[k].dtype.is_floating_point)
