@@ -189,7 +189,10 @@ def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -
     # AdamW: a high rate for a model learning from scratch, a gentle one for pretrained weights. On the
     # demo (small model, 15 epochs) 1e-3 fits the training images twice as well as 2e-3 did (train mAP@0.5
     # 0.51 against 0.28, 160 held-out scenes 0.20 against 0.11); 4e-3 diverges at first, 5e-4 is no better
-    lr = settings.lr or (1e-3 if start == "scratch" else 2e-4)
+    # A model with no COCO weights (the small one) was trained from scratch whatever run it continues:
+    # it keeps the from-scratch rate, warmed up again (benchmarks/loop.py's rounds continue such runs)
+    from_scratch = start == "scratch" or arch.weights_enum is None
+    lr = settings.lr or (1e-3 if from_scratch else 2e-4)
     epochs, minutes = settings.epochs, settings.minutes
     repeat = settings.repeat or max(1, math.ceil(EPOCH_IMAGES / max(1, n_train)))
     if epochs is None and minutes is None:

@@ -183,6 +183,22 @@ def test_plan_defaults_suit_the_device(tmp_path):
         assert explicit.minutes == 3.0 and explicit.batch_size == 1
 
 
+def test_a_run_continuing_the_small_model_keeps_the_from_scratch_rate(tmp_path, monkeypatch):
+    from labeler.ml import plan as plan_mod
+
+    root = make_project(tmp_path / "p", n_images=3)
+    with Project.open(root) as p:
+        run_all(p, tiny_settings())
+        cpu = torch.device("cpu")
+        scratch = train_mod.plan(p, tiny_settings(lr=None), n_train=3, device=cpu)
+        again = train_mod.plan(p, tiny_settings(start="last", lr=None), n_train=3, device=cpu)
+        assert again.start == "last" and again.lr == scratch.lr == 1e-3  # the small model has no COCO weights
+        monkeypatch.setattr(plan_mod, "_coco_weights", lambda name: tmp_path / "coco.pth")
+        coco = train_mod.plan(p, tiny_settings(architecture="fasterrcnn_mobilenet_v3_large_fpn", start="coco",
+                                               lr=None), n_train=3, device=cpu)
+        assert coco.start == "coco" and coco.lr == 2e-4  # pretrained weights keep the gentle rate
+
+
 def test_validation_keeps_low_scores_and_gives_the_model_its_threshold_back():
     import torch
 
