@@ -203,10 +203,13 @@ def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -
         else:
             epochs = int(min(60, max(12, 20_000 // max(1, n_train * repeat))))
     workers = settings.workers if settings.workers is not None else (0 if cpu else min(4, os.cpu_count() or 1))
+    ema, tail = DEFAULT_EMA if settings.ema is None else bool(settings.ema), _tail(settings.tail)
+    if ema and tail:
+        raise TrainingError("Choose one weight average: the moving average (ema) or the tail average, not both")
     return Plan(arch_name, start, weights, str(device), batch, float(lr), epochs, minutes, repeat,
                 int(settings.min_size or arch.min_size), int(settings.max_size or arch.max_size), int(workers),
                 bool(settings.amp and device.type == "cuda"), tuple(settings.augment),
-                DEFAULT_EMA if settings.ema is None else bool(settings.ema), _tail(settings.tail), anchors)
+                ema, tail, anchors)
 
 
 def _tail(value) -> float:

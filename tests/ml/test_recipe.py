@@ -80,3 +80,16 @@ def test_a_tail_start_outside_the_schedule_is_refused_in_words(bad):
     with pytest.raises(TrainingError, match="share of the schedule"):
         _tail(bad)
     assert _tail(None) == 0.0 and _tail(0.75) == 0.75
+
+
+def test_both_weight_averages_at_once_are_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    from labeler.core.store import Project
+    from labeler.ml.plan import TrainingError, TrainSettings, plan
+
+    from .train_fixtures import make_project
+
+    with Project.open(make_project(tmp_path / "p", n_images=2)) as p:
+        with pytest.raises(TrainingError, match="not both"):
+            plan(p, TrainSettings(ema=True, tail=0.7, start="scratch"), n_train=2, device=torch.device("cpu"))
+        assert plan(p, TrainSettings(tail=0.7, start="scratch"), n_train=2, device=torch.device("cpu")).tail == 0.7
