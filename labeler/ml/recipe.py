@@ -88,42 +88,51 @@ class StepBudget:
 
 
 
-class WeightAverage:
-    """An exponential moving average of a model's weights and batch-norm statistics, as YOLOv5/v8 keep
-    (their ModelEMA): decay ramps up as d * (1 - exp(-updates / tau)), so early averages follow the
-    model closely. Validation and checkpoints use the average, which moves less from step to step
-    than the weights being trained; on the GPU and CPU alike one fused lerp over all tensors."""
+class _Average:
+    """A frozen copy of a model that follows it by a fused lerp of its floating tensors (one kernel over
+    all of them, on the GPU and CPU alike); integer buffers (batch norm's num_batches_tracked) are copied."""
 
-    def __init__(self, model, decay: float = 0.999, tau: float = 200.0):
+    def _freeze(self, model) -> None:
         import copy
-
-        import torch
 
         self.model = copy.deepcopy(model).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
-        self.decay, self.tau, self.updates = decay, tau, 0
         self._float = [k for k, v in self.model.state_dict().items() if v.dtype.is_floating_point]
-        self._torch = torch
 
-    def update(self, model, frac: float = 0.0) -> None:
-        torch = self._torch
-        self.updates += 1
-        d = self.decay * (1 - math.exp(-self.updates / self.tau))
+    def _blend(self, model, weight: float) -> None:
+        """Move the average `weight` (0..1) of the way towards the model's weights."""
+        import torch
+
         mine, theirs = self.model.state_dict(), model.state_dict()
         with torch.no_grad():
-            torch._foreach_lerp_([mine[k] for k in self._float], [theirs[k].detach() for k in self._float], 1 - d)
+            torch._foreach_lerp_([mine[k] for k in self._float], [theirs[k].detach() for k in self._float], weight)
             for k, v in mine.items():
-                if not v.dtype.is_floating_point:  # e.g. batch norm's num_batches_tracked
+                if not v.dtype.is_floating_point:
                     v.copy_(theirs[k])
 
 
-class TailAverage:
+class WeightAverage(_Average):
+    """An exponential moving average of a model's weights and batch-norm statistics, as YOLOv5/v8 keep
+    (their ModelEMA): decay ramps up as d * (1 - exp(-updates / tau)), so early averages follow the
+    model closely. Validation and checkpoints use the average, which moves less from step to step
+    than the weights being trained."""
+
+    def __init__(self, model, decay: float = 0.999, tau: float = 200.0):
+        self._freeze(model)
+        self.decay, self.tau, self.updates = decay, tau, 0
+
+    def update(self, model, frac: float = 0.0) -> None:
+        self.updates += 1
+        self._blend(model, 1 - self.decay * (1 - math.exp(-self.updates / self.tau)))
+
+
+class TailAverage(_Average):
     """A uniform average of the weights (and batch-norm statistics) over the steps after `start`, a
     share of the schedule (stochastic weight averaging's tail, Izmailov et al. 2018): the low-rate end of
     the cosine wanders around a minimum, and the mean of where it went sits nearer its centre than any
     one epoch's weights. Until the tail starts `model` is None and validation uses the weights being
-    trained; from then on one fused lerp a step (weight 1/n) keeps the running mean."""
+    trained; from then on the n-th step blends in with weight 1/n, which keeps the running mean."""
 
     def __init__(self, start: float):
         self.start, self.model, self.updates = start, None, 0
@@ -131,22 +140,8 @@ class TailAverage:
     def update(self, model, frac: float) -> None:
         if frac < self.start:
             return
-        import copy
-
-        import torch
-
-        if self.model is None:
-            self.model = copy.deepcopy(model).eval()
-            for p in self.model.parameters():
-                p.requires_grad_(False)
-            self._float = [k for k, v in self.model.state_dict().items() if v.dtype.is_floating_point]
-            self.updates = 1
-            return
         self.updates += 1
-        mine, theirs = self.model.state_dict(), model.state_dict()
-        with torch.no_grad():
-            torch._foreach_lerp_([mine[k] for k in self._float], [theirs[k].detach() for k in self._float],
-                                 1.0 / self.updates)
-            for k, v in mine.items():
-                if not v.dtype.is_floating_point:
-                    v.copy_(theirs[k])
+        if self.model is None:
+            self._freeze(model)
+        else:
+            self._blend(model, 1.0 / self.updates)
