@@ -15,7 +15,8 @@ other, each on a fresh copy). The informative order is the one the window and `l
 the informativeness pre-labeling stores per image with the formula chosen by
 benchmarks/queue_formula.py (labeler.core.informativeness.DEFAULT). Printed per round: images reviewed, actions per image, share saved
 against drawing by hand, AP@0.5 of the model on the images just reviewed (labeler.core.rounds) and
-held-out mAP@0.5 on the --holdout scenes.
+held-out mAP@0.5 on the --holdout scenes, and the corrections per image by kind (re-class, rectangle,
+delete, draw, class choice before drawing; the rest of actions/img is the one Ctrl+Enter).
 
 CPU-heavy: each round trains for --minutes. Smoke run: python benchmarks/loop.py --images 60
 --holdout 10 --per-round 5 --rounds 2 --minutes 0.3 --order file
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections import Counter
 import tempfile
 from pathlib import Path
 
@@ -61,8 +63,14 @@ def hand_actions(truth: list) -> int:
     return n
 
 
-def review(project, image_id: int, truth: list, cats: dict[str, int], tight: float) -> None:
-    """Correct one image through the core commands, as a person in the window would."""
+ACTION_KINDS = ("reclass", "rect", "delete", "draw", "choose")
+
+
+def review(project, image_id: int, truth: list, cats: dict[str, int], tight: float) -> Counter:
+    """Correct one image through the core commands, as a person in the window would; the corrections
+    made, by kind (re-class, rectangle fixed, false box deleted, missed box drawn, class chosen before
+    drawing), beside the one Ctrl+Enter."""
+    done = Counter()
     preds = [b for b in project.boxes(image_id) if b.state == "predicted" and (b.score or 0) >= THRESHOLD]
     free = list(range(len(truth)))
     last = None
@@ -74,23 +82,29 @@ def review(project, image_id: int, truth: list, cats: dict[str, int], tight: flo
                 best, best_iou = k, iou
         if best is None:
             H.perform(project, C.DeleteBoxes([b.id], image_id=image_id))
+            done["delete"] += 1
             continue
         free.remove(best)
         name, *rect = truth[best]
         if cats[name] != b.category_id:
             H.perform(project, C.SetCategory([b.id], cats[name], image_id=image_id))
+            done["reclass"] += 1
         if best_iou < tight:
             H.perform(project, C.SetBoxRect(b.id, tuple(rect), image_id=image_id))
+            done["rect"] += 1
     for k in free:
         name, *rect = truth[k]
         if name != last:
             H.count_edits(project, [image_id])  # the class choice before drawing
+            done["choose"] += 1
             last = name
         try:
             H.perform(project, C.AddBoxes(image_id, [(cats[name], *rect)]))
+            done["draw"] += 1
         except Exception:  # a sliver under 1 px after clipping: a person could not draw it either
             pass
     H.perform(project, C.ReviewImage(image_id, THRESHOLD))
+    return done
 
 
 def heldout_map(project, loaded, holdout: list, truth: dict, labels: dict) -> float | None:
@@ -135,15 +149,17 @@ def run(order: str, args, base: Path) -> list[dict]:
             for _ in predict_images(project, loaded, todo, labels):
                 pass
             queue = [im for im in review_queue(project, order) if im.id not in held][:args.per_round]
+            kinds = Counter()
             for im in queue:
-                review(project, im.id, truth[im.path], cats, args.tight)
+                kinds += review(project, im.id, truth[im.path], cats, args.tight)
             rnd = next(r for r in derive_rounds(project).rounds if r.model_key == loaded.key)
             hand = sum(hand_actions(truth[im.path]) for im in queue) / max(len(queue), 1)
             reviewed_total = sum(im.reviewed for im in project.images())
             rows.append({"order": order, "round": n, "images": len(queue), "reviewed_total": reviewed_total,
                          "actions": rnd.actions_per_image, "hand": hand,
                          "saved": 1 - rnd.actions_per_image / hand if rnd.actions_per_image is not None else None,
-                         "ap50": rnd.ap50, "heldout": heldout_map(project, loaded, holdout, truth, labels)})
+                         "ap50": rnd.ap50, "heldout": heldout_map(project, loaded, holdout, truth, labels),
+                         "kinds": {k: kinds[k] / max(len(queue), 1) for k in ACTION_KINDS}})
             print(_line(rows[-1]), flush=True)
     return rows
 
@@ -152,7 +168,8 @@ def _line(r: dict) -> str:
     f = lambda v, d=2: "-" if v is None else f"{v:.{d}f}"  # noqa: E731
     return (f"{r['order']:<12} {r['round']:>5} {r['images']:>6} {r['reviewed_total']:>8} {f(r['actions'])}"
             f"{'':>4}{f(r['hand'])}{'':>4}{f(100 * r['saved'], 0) if r['saved'] is not None else '-':>4} %"
-            f"{'':>4}{f(r['ap50'])}{'':>6}{f(r['heldout'])}")
+            f"{'':>4}{f(r['ap50'])}{'':>6}{f(r['heldout'])}{'':>6}"
+            + " ".join(f"{r['kinds'][k]:.2f}" for k in ACTION_KINDS))
 
 
 def main(argv=None) -> int:
@@ -168,7 +185,8 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    print("order        round images reviewed actions/img hand/img saved  AP@0.5(reviewed) held-out mAP@0.5")
+    print("order        round images reviewed actions/img hand/img saved  AP@0.5(reviewed) held-out mAP@0.5  "
+          "per image: " + " ".join(ACTION_KINDS))
     with tempfile.TemporaryDirectory() as tmp:
         for order in (("file", "informative") if args.order == "both" else (args.order,)):
             run(order, args, Path(tmp))

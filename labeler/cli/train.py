@@ -155,7 +155,7 @@ def _augmentations(text: str) -> tuple[str, ...]:
 
 def register(subparsers) -> None:
     from labeler.ml.dataset import AUGMENTATIONS, DEFAULT_AUGMENT
-    from labeler.ml.plan import DEFAULT_ANCHORS
+    from labeler.ml.plan import DEFAULT_ANCHORS, LR_PRETRAINED, LR_SCRATCH
     from labeler.ml.models import trainable_architectures
 
     names = list(trainable_architectures())
@@ -184,7 +184,9 @@ def register(subparsers) -> None:
                    help="make the new run the pre-labeling model even if the current one scores better")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--batch-size", type=_positive_int, metavar="N", help="images per iteration (per process)")
-    p.add_argument("--lr", type=_positive_float, help="peak learning rate (AdamW)")
+    p.add_argument("--lr", type=_positive_float,
+                   help=f"peak learning rate (AdamW; default {LR_SCRATCH:g} for the small model and from scratch, "
+                   f"{LR_PRETRAINED:g} from COCO weights)")
     p.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
                    help="share of the reviewed images kept for validation (default 0.2)")
     p.add_argument("--size", type=_positive_int, metavar="PX",

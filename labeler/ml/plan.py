@@ -33,6 +33,9 @@ DEFAULT_TAIL = 0.0
 #: 0.729 (spread 0.059), shapes within noise of fixed (see docs/architecture.md)
 DEFAULT_ANCHORS = "fitted"
 ANCHOR_MODES = ("fitted", "fixed")
+#: AdamW's peak learning rates (the reasons where plan() picks one)
+LR_SCRATCH = 1e-3  # from scratch, and every run of a model that has no COCO weights
+LR_PRETRAINED = 2e-4  # from COCO weights or a run that started from them
 EPOCH_IMAGES = 160  # a tiny data set is repeated to at least this many samples per epoch
 
 
@@ -194,7 +197,7 @@ def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -
     # A model with no COCO weights (the small one) was trained from scratch whatever run it continues:
     # it keeps the from-scratch rate, warmed up again (benchmarks/loop.py's rounds continue such runs)
     from_scratch = start == "scratch" or arch.weights_enum is None
-    lr = settings.lr or (1e-3 if from_scratch else 2e-4)
+    lr = settings.lr or (LR_SCRATCH if from_scratch else LR_PRETRAINED)
     epochs, minutes = settings.epochs, settings.minutes
     repeat = settings.repeat or max(1, math.ceil(EPOCH_IMAGES / max(1, n_train)))
     if epochs is None and minutes is None:

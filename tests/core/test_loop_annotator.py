@@ -1,0 +1,45 @@
+"""benchmarks/loop.py's simulated annotator: each kind of correction it makes on a pre-labeled image,
+through the core commands, is the kind the issue names, and the store counts exactly those edits
+plus the one Ctrl+Enter for the round (what the benchmark's actions per image are)."""
+
+import importlib.util
+from pathlib import Path
+
+from labeler.core.rounds import derive_rounds
+
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "loop.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("loop_bench", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_each_correction_is_counted_by_kind_and_in_the_round(project):
+    bench = _bench()
+    circle, square = project.add_category("circle"), project.add_category("square")
+    cats = {"circle": circle.id, "square": square.id}
+    a = project.image_by_path("a.jpg").id  # 64 x 48
+    project.replace_predictions(a, [
+        (circle.id, 2, 2, 20, 20, 0.95),   # right: accepted as it is
+        (circle.id, 30, 2, 50, 20, 0.90),  # on a square: re-classed
+        (square.id, 2, 25, 15, 45, 0.80),  # IoU 0.66 with its square: rectangle fixed
+        (circle.id, 40, 30, 60, 46, 0.70),  # on nothing: deleted
+        (square.id, 44, 2, 60, 10, 0.30),  # under the threshold: not shown, costs nothing
+    ], model="m1")
+    truth = [("circle", 2, 2, 20, 20), ("square", 30, 2, 50, 20), ("square", 2, 26, 20, 46),
+             ("circle", 24, 24, 34, 34)]  # the last one has no prediction: drawn, after choosing its class
+
+    done = bench.review(project, a, truth, cats, tight=0.8)
+
+    assert dict(done) == {"reclass": 1, "rect": 1, "delete": 1, "draw": 1, "choose": 1}
+    assert project.image(a).reviewed
+    kept = sorted((b.category_id, tuple(round(v) for v in b.rect)) for b in project.boxes(a))
+    assert kept == sorted((cats[n], tuple(r)) for n, *r in truth)
+    (rnd,) = [r for r in derive_rounds(project).rounds if r.model_key == "m1"]
+    assert rnd.images_reviewed == 1
+    assert rnd.actions_per_image == 1 + sum(done.values())  # the corrections and the one Ctrl+Enter
+    # drawing the same scene by hand: 4 boxes, 3 class choices (circle, square, -, circle), the review
+    assert bench.hand_actions(truth) == 8
