@@ -129,12 +129,14 @@ class DetectionData:
         return item
 
 
-def load_maybe_mosaic(data: DetectionData, index: int, augmenter: Augmenter, rng: random.Random):
+def load_maybe_mosaic(data: DetectionData, index: int, augmenter: Augmenter, rng: random.Random,
+                      allow_mosaic: bool = True):
     """(uint8 3xHxW, boxes, labels) of sample `index`, or, with the mosaic augmentation and a draw
     under MOSAIC_SHARE, a mosaic of it and three other samples drawn by `rng`, on a canvas of its
     own size (so its orientation, which batches are grouped by, stays). Its place among the four
-    quadrants is random. Without mosaic `rng` is not drawn from, so other augmentations draw the same."""
-    if not augmenter.mosaic or rng.random() >= MOSAIC_SHARE:
+    quadrants is random. Without mosaic (or with `allow_mosaic` False: the schedule's part after
+    mosaic ends) `rng` is not drawn from, so other augmentations draw the same."""
+    if not (augmenter.mosaic and allow_mosaic) or rng.random() >= MOSAIC_SHARE:
         return data.load(index)[:3]
     import torch
 

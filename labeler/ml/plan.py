@@ -27,6 +27,10 @@ DEFAULT_EMA = False
 #: seed 0, held-out mAP@0.5 0.778 with `--settings '{"tail": 0.7}'` against 0.790 without; a run that
 #: short is still improving, and the mean of its last 30 % lags behind its end
 DEFAULT_TAIL = 0.0
+#: with "mosaic" among the augmentations, the share of the schedule after which training sees whole
+#: images again (Ultralytics closes mosaic for its last 10 epochs): a run ends on images like the ones
+#: it will pre-label, not on mosaics with grey borders; 1: mosaics to the end
+DEFAULT_MOSAIC_UNTIL = 0.8
 #: anchors of the small model trained from scratch: "fitted" to the training boxes (labeler.ml.anchors)
 #: or the "fixed" ANCHOR_SIZES of labeler.ml.small_models. Fitted by default: issue 18's 10-minute table
 #: (benchmarks/time_to_accuracy.py, 3 seeds, held-out mAP@0.5) hard 0.749 (spread 0.018) against fixed
@@ -64,6 +68,7 @@ class TrainSettings:
     amp: bool = True  # mixed precision (CUDA only)
     ema: bool | None = None  # validate and keep an exponential moving average of the weights; None: the default
     tail: float | None = None  # average the weights over the schedule after this share (0..1, 0 off); None: default
+    mosaic_until: float | None = None  # with mosaic: the share of the schedule it lasts (0 < x <= 1); None: default
     anchors: str | None = None  # "fitted" (to the training boxes) | "fixed"; None: DEFAULT_ANCHORS. Only for the
     # small model from scratch: a checkpoint keeps its own anchors, COCO models keep theirs
 
@@ -90,6 +95,7 @@ class Plan:
     tail: float = DEFAULT_TAIL
     anchors: str = DEFAULT_ANCHORS  # "fitted" | "fixed" (the mode asked for; anchor_sizes says what it gave)
     anchor_sizes: tuple | None = None  # per pyramid level; None: the architecture's own (resolve_anchors)
+    mosaic_until: float = DEFAULT_MOSAIC_UNTIL
 
 
 def default_architecture(device) -> str:
@@ -212,17 +218,28 @@ def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -
     return Plan(arch_name, start, weights, str(device), batch, float(lr), epochs, minutes, repeat,
                 int(settings.min_size or arch.min_size), int(settings.max_size or arch.max_size), int(workers),
                 bool(settings.amp and device.type == "cuda"), tuple(settings.augment),
-                ema, tail, anchors)
+                ema, tail, anchors, mosaic_until=_mosaic_until(settings.mosaic_until))
+
+
+def _share(value, default: float, fits, rule: str) -> float:
+    """A share of the schedule from the settings (None: `default`); `rule` says in words what `fits` checks."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not fits(value):
+        raise TrainingError(f"{rule}, not {value!r}")
+    return float(value)
 
 
 def _tail(value) -> float:
     """The tail average's start as a share of the schedule; a clear message for anything else."""
-    if value is None:
-        return DEFAULT_TAIL
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise TrainingError(f"The weight average's start must be a share of the schedule from 0 (off) to "
-                            f"below 1, not {value!r}")
-    return float(value)
+    return _share(value, DEFAULT_TAIL, lambda v: 0 <= v < 1,
+                  "The weight average's start must be a share of the schedule from 0 (off) to below 1")
+
+
+def _mosaic_until(value) -> float:
+    """Mosaic's end as a share of the schedule; a clear message for anything else."""
+    return _share(value, DEFAULT_MOSAIC_UNTIL, lambda v: 0 < v <= 1,
+                  "Mosaic's end must be a share of the schedule above 0 and at most 1 (mosaics to the end)")
 
 
 def resolve_anchors(plan_: Plan, train_samples) -> Plan:

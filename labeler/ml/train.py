@@ -235,8 +235,9 @@ class _Run:
         val_data = DetectionData(val_s, max_side=plan_.max_size)
         sampler = GroupedBatches(train_data, plan_.batch_size, turns="rot90" in plan_.augment, repeat=plan_.repeat,
                                  rank=self.dist.rank, world_size=self.dist.world_size)
+        mosaic_on = torch.ones(1, dtype=torch.uint8).share_memory_()  # loader processes see it drop to 0
         loader = _batch_stream(train_data, sampler, Augmenter(plan_.augment), self.settings.seed, plan_.workers,
-                               device.type == "cuda")
+                               device.type == "cuda", mosaic_on)
         iters = len(sampler)
         budget_s = plan_.minutes * 60 if plan_.minutes else None
         steps = recipe.StepBudget(iters, plan_.epochs, budget_s)
@@ -266,6 +267,8 @@ class _Run:
                 images = [im.to(device, non_blocking=True) for im in images]
                 targets = [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in targets]
                 frac = steps.frac(step, time.perf_counter() - started)
+                if frac >= plan_.mosaic_until and mosaic_on[0]:
+                    mosaic_on[0] = 0  # whole images from here (the batches loader processes prepared ahead stay)
                 lr = recipe.lr_at(plan_.lr, step, warmup, frac)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
@@ -381,9 +384,10 @@ def _eta(elapsed: float, step: int, total_steps: int | None, budget_s: float | N
 
 
 def _batch_stream(data: DetectionData, sampler: GroupedBatches, augmenter: Augmenter, seed: int, workers: int,
-                  pin: bool):
+                  pin: bool, mosaic_on=None):
     """An endless iterator of augmented (images, targets) batches, epoch after epoch. With workers,
-    a DataLoader prepares batches in other processes (each keeps its own decoded-image cache)."""
+    a DataLoader prepares batches in other processes (each keeps its own decoded-image cache).
+    `mosaic_on`: a one-element tensor in shared memory; while its value is 0 no mosaics are made."""
     import torch
 
     class Batches(torch.utils.data.Dataset):
@@ -398,9 +402,10 @@ def _batch_stream(data: DetectionData, sampler: GroupedBatches, augmenter: Augme
             if epoch != self._epoch:
                 self._epoch, self._batches = epoch, sampler.batches(epoch, seed)
             images, targets = [], []
+            allow = mosaic_on is None or bool(mosaic_on[0])
             for index, turns, key_seed in self._batches[k % self.per_epoch]:
                 rng = random.Random(key_seed)
-                pixels, boxes, labels = load_maybe_mosaic(data, index, augmenter, rng)
+                pixels, boxes, labels = load_maybe_mosaic(data, index, augmenter, rng, allow)
                 image, target = augmenter(pixels, boxes, labels, turns, rng)
                 images.append(image)
                 targets.append(target)

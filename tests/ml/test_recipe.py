@@ -93,3 +93,12 @@ def test_both_weight_averages_at_once_are_refused(tmp_path):
         with pytest.raises(TrainingError, match="not both"):
             plan(p, TrainSettings(ema=True, tail=0.7, start="scratch"), n_train=2, device=torch.device("cpu"))
         assert plan(p, TrainSettings(tail=0.7, start="scratch"), n_train=2, device=torch.device("cpu")).tail == 0.7
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1.5, True, "0.8"])
+def test_a_mosaic_end_outside_the_schedule_is_refused_in_words(bad):
+    from labeler.ml.plan import DEFAULT_MOSAIC_UNTIL, TrainingError, _mosaic_until
+
+    with pytest.raises(TrainingError, match="Mosaic's end must be a share of the schedule"):
+        _mosaic_until(bad)
+    assert _mosaic_until(None) == DEFAULT_MOSAIC_UNTIL and _mosaic_until(1) == 1.0

@@ -262,3 +262,22 @@ def test_a_run_with_the_tail_average_checkpoints_the_average_once_it_starts(tmp_
     last, meta = load_checkpoint(str(root / ".labeler/runs/1/epoch-2.pth"))
     kept = made[0].model.state_dict()
     assert all(torch.equal(last[k], kept[k]) for k in last if last[k].dtype.is_floating_point)
+
+
+def test_mosaics_stop_after_their_share_of_the_schedule(tmp_path, monkeypatch):
+    allowed = []
+    real = train_mod.load_maybe_mosaic
+
+    def recorded(data, index, augmenter, rng, allow_mosaic=True):
+        allowed.append(allow_mosaic)
+        return real(data, index, augmenter, rng, allow_mosaic)
+
+    monkeypatch.setattr(train_mod, "load_maybe_mosaic", recorded)
+    root = make_project(tmp_path / "p", n_images=5)
+    with Project.open(root) as p:
+        run_all(p, tiny_settings(augment=("mosaic", "hflip"), mosaic_until=0.5, epochs=4))
+        runs = p.runs()
+    assert runs[-1]["settings"]["resolved"]["mosaic_until"] == 0.5
+    first_off = allowed.index(False)
+    assert 0 < first_off < len(allowed) and not any(allowed[first_off:])  # mosaics, then whole images only
+    assert abs(first_off / len(allowed) - 0.5) <= 0.3  # about half way (whole batches; the last one may end early)
