@@ -33,7 +33,9 @@ AUGMENTATIONS = ("hflip", "vflip", "rot90", "zoom", "scale", "color", "mosaic")
 #: 0.27; adding scale jitter to those 0.24, zoom 0.12; all six 0.19.
 DEFAULT_AUGMENT = ("hflip", "vflip", "rot90", "color")
 #: with "mosaic", the share of training samples that are mosaics of four (labeler.ml.mosaic), as
-#: Ultralytics' default recipe trains on them; the rest are single images. Opt-in: not measured yet.
+#: Ultralytics' default recipe trains on them; the rest are single images. Opt-in: issue 18's hard
+#: domain, 3 seeds, 10 min: held-out mAP@0.5 0.56 against 0.43 at 3 min, 0.79 against 0.78 at 10; shapes and
+#: the demo not measured with it yet.
 MOSAIC_SHARE = 0.5
 
 
