@@ -2,19 +2,12 @@
 through the core commands, is the kind the issue names, and the store counts exactly those edits
 plus the one Ctrl+Enter for the round (what the benchmark's actions per image are)."""
 
-import importlib.util
-from pathlib import Path
-
 from labeler.core.rounds import derive_rounds
-
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "loop.py"
+from tests.benchmarks import load_benchmark
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("loop_bench", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("loop")
 
 
 def test_each_correction_is_counted_by_kind_and_in_the_round(project):

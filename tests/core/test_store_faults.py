@@ -2,20 +2,13 @@
 after each kill the store opens, passes integrity_check and holds every edit reported committed.
 About 2 s, so it runs in the normal suite; the full run is `python benchmarks/store_faults.py`."""
 
-import importlib.util
-from pathlib import Path
-
 from labeler.core.backup import list_backups
 from labeler.core.store import Project
-
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "store_faults.py"
+from tests.benchmarks import load_benchmark
 
 
 def _faults():
-    spec = importlib.util.spec_from_file_location("store_faults", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("store_faults")
 
 
 def test_five_kills_lose_no_committed_edit(tmp_path):

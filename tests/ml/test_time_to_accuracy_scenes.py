@@ -1,7 +1,6 @@
 """The time-to-accuracy benchmark's scenes: labeler's own split keeps exactly the intended
 validation scenes, held-out scenes stay outside the project, and fitted anchors cover their boxes."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +9,11 @@ import pytest
 from labeler.core.split import validation_paths
 from labeler.core.store import Project
 from labeler.ml.anchors import centred_iou, fit_anchors, project_boxes
-
-_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "time_to_accuracy.py"
+from tests.benchmarks import load_benchmark
 
 
 def _bench(monkeypatch):
-    spec = importlib.util.spec_from_file_location("time_to_accuracy", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("time_to_accuracy")
     monkeypatch.setattr(module, "N_TRAIN", 8)
     monkeypatch.setattr(module, "N_VAL", 3)
     monkeypatch.setattr(module, "N_HELD_OUT", 2)
