@@ -28,13 +28,25 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 
 
+def _one_thread() -> None:
+    """A pool thread runs its ops (indexing, the kernel's zeroed gradient) on itself alone. Left at the
+    process's count, a pool thread's first large op starts an OpenMP team of its own, and those extra
+    teams slowed every later step of the process, convolutions included: `python benchmarks/train.py
+    --batch-size 4` on this 2-core CPU, labeler 8.1 images/s and the bare torchvision loop run after it
+    6.1-6.7 (9.7 before it); with one thread here 10.1 and 9.0-9.8. torch.set_num_threads also sets the
+    count that threads starting later copy, so backward puts that back."""
+    torch.get_num_threads()  # this thread's lazy set-up first, so that it never copies the count again
+    torch.set_num_threads(1)
+
+
 def _executor(workers: int) -> ThreadPoolExecutor:
     global _pool, _pool_size
     with _pool_lock:
         if _pool is None or _pool_size != workers:
             if _pool is not None:
                 _pool.shutdown(wait=False)
-            _pool, _pool_size = ThreadPoolExecutor(workers, thread_name_prefix="labeler-roi-align"), workers
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="labeler-roi-align", initializer=_one_thread)
+            _pool_size = workers
         return _pool
 
 
@@ -68,12 +80,16 @@ class _RoIAlign(torch.autograd.Function):
             grad[i:i + 1] = torch.ops.torchvision._roi_align_backward(
                 grad_out[index], own, spatial_scale, ph, pw, 1, c, h, w, sampling_ratio, aligned)
 
-        workers = min(n, torch.get_num_threads())
+        threads = torch.get_num_threads()
+        workers = min(n, threads)
         if workers <= 1:
             for i in range(n):
                 one_image(i)
         else:
-            list(_executor(workers).map(one_image, range(n)))  # list(): re-raises a thread's error
+            try:
+                list(_executor(workers).map(one_image, range(n)))  # list(): re-raises a thread's error
+            finally:
+                torch.set_num_threads(threads)  # the count a new pool thread set to 1 (_one_thread)
         return grad, None, None, None, None, None
 
 

@@ -56,3 +56,30 @@ def test_every_built_model_uses_it_and_still_loads_torchvision_state_dicts():
     plain = torchvision.models.detection.fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None,
                                                                                num_classes=4)
     assert coco_shaped.load_state_dict(plain.state_dict()) is not None  # the pooler holds no weights
+
+
+def test_the_backward_threads_run_alone_and_leave_the_thread_count_as_it_was():
+    """Each pool thread runs its own ops on one thread (no OpenMP team of its own spinning beside the
+    convolutions'); the caller's count, and the count a thread started afterwards gets, stay as they were."""
+    import threading
+
+    from labeler.ml import roi_align
+
+    kept = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        roi_align._executor(1)  # a fresh pool below: its threads start (and set themselves up) in this backward
+        feats, boxes = features_and_boxes(0)
+        pooled = ParallelMultiScaleRoIAlign.like(MultiScaleRoIAlign(["0", "1", "2"], 7, 2))(feats, boxes,
+                                                                                             [(256, 320)] * 3)
+        pooled.sum().backward()
+        assert roi_align._pool_size == 2
+        assert set(roi_align._executor(2).map(lambda _: torch.get_num_threads(), range(8))) == {1}
+        assert torch.get_num_threads() == 2
+        later = []
+        thread = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        assert later == [2]
+    finally:
+        torch.set_num_threads(kept)
