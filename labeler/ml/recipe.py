@@ -54,12 +54,16 @@ class StepBudget:
     quarter of the budget is spent, from the pace of the epochs since the second (the first decodes
     and caches the images, and the first two run slower while the allocator and autograd warm up: an
     estimate from the second epoch alone ended 4-minute runs up to 0.7 min early; validation is
-    included), and then fixed: the schedule of the steps a run takes no longer stretches or squeezes
-    with the machine's pace. The run still ends at its time limit: steps beyond the count (the
-    machine got faster; this VM's pace moves by a quarter between runs) train at the schedule's
-    final rate, and a machine that got slower ends the run before the cosine does. Until then the
-    schedule's position is the share of the budget used (the warmup and the first, flat part of the
-    cosine, where a few per cent of timing change the rate by less than one per cent).
+    included), and then fixed: a machine that gets faster does not squeeze the schedule; steps
+    beyond the count train at the schedule's final rate. Until then the schedule's position is the
+    share of the budget used (the warmup and the first, flat part of the cosine, where a few per cent
+    of timing change the rate by less than one per cent).
+
+    The position is never behind the share of the budget used, though: a machine that gets slower
+    (this VM's pace moves by a third within a run, and halves between days) would otherwise reach the
+    time limit part-way down the cosine and hand over weights trained at a third of the peak rate,
+    not the settled ones of the schedule's end. So the schedule then follows the clock and still ends
+    at the time limit.
     """
 
     def __init__(self, iters: int, epochs: int | None, budget_s: float | None, fix_at: float = 0.25,
@@ -69,9 +73,8 @@ class StepBudget:
         self._since: tuple[int, float] | None = None  # (step, elapsed) when the skipped epochs ended
 
     def frac(self, step: int, elapsed: float) -> float:
-        if self.total:
-            return step / self.total
-        return elapsed / self.budget_s if self.budget_s else 0.0
+        clock = elapsed / self.budget_s if self.budget_s else 0.0
+        return max(step / self.total, clock) if self.total else clock
 
     def epoch_ended(self, epoch: int, step: int, elapsed: float) -> None:
         """Called after each epoch's validation: fixes the total once a quarter of the budget is spent."""

@@ -12,7 +12,7 @@ def test_planned_epochs_fix_the_steps_from_the_start():
     assert b.total == 30 and b.frac(15, 999.0) == 0.5
 
 
-def test_a_time_budget_counts_its_steps_after_a_quarter_of_it_and_then_ignores_the_clock():
+def test_a_time_budget_counts_its_steps_after_a_quarter_of_it_and_then_follows_them_unless_late():
     b = StepBudget(iters=10, epochs=None, budget_s=100.0)
     assert b.total is None and b.frac(5, 10.0) == pytest.approx(0.1)  # before the count: share of the budget
     b.epoch_ended(1, 10, 9.0)  # the first epochs decode, cache and warm up: not measured
@@ -23,7 +23,10 @@ def test_a_time_budget_counts_its_steps_after_a_quarter_of_it_and_then_ignores_t
     b.epoch_ended(4, 40, 26.0)  # a quarter spent: 20 steps in 10 s since epoch 2, 74 s left -> 148 more
     assert b.total == 188
     assert b.frac(50, 26.0) == pytest.approx(50 / 188)
-    assert b.frac(50, 90.0) == pytest.approx(50 / 188)  # a busy machine later does not move the schedule
+    assert b.frac(90, 40.0) == pytest.approx(90 / 188)  # a faster machine does not squeeze the schedule
+    assert b.frac(80, 60.0) == pytest.approx(0.6)  # a busy machine: the schedule keeps up with the clock
+    assert b.frac(100, 100.0) == pytest.approx(1.0)  # and ends at the time limit on the final rate
+    assert lr_at(1.0, 100, 10, b.frac(100, 100.0)) == pytest.approx(0.02)
     assert b.frac(250, 99.0) > 1  # steps past the count (a faster machine) train at the schedule's final rate
     assert lr_at(1.0, 250, 10, b.frac(250, 99.0)) == pytest.approx(0.02)
     b.epoch_ended(5, 50, 80.0)  # nor does a slow epoch change the count
