@@ -17,6 +17,9 @@ benchmarks/queue_formula.py (labeler.core.informativeness.DEFAULT). Printed per 
 against drawing by hand, AP@0.5 of the model on the images just reviewed (labeler.core.rounds) and
 held-out mAP@0.5 on the --holdout scenes, and the corrections per image by kind (re-class, rectangle,
 delete, draw, class choice before drawing; the rest of actions/img is the one Ctrl+Enter).
+Last, the review threshold the round used and the one its images argue for (labeler.core.threshold,
+what `labeler stats` and the Progress panel say); with --threshold suggested each round reviews at the one
+the round before argued for (round 1 at 0.5).
 
 CPU-heavy: each round trains for --minutes. Smoke run: python benchmarks/loop.py --images 60
 --holdout 10 --per-round 5 --rounds 2 --minutes 0.3 --order file
@@ -37,7 +40,8 @@ from labeler.core import commands as C  # noqa: E402
 from labeler.core import history as H  # noqa: E402
 from labeler.core.demo import SIZES, _scene, write_demo  # noqa: E402
 from labeler.core.review import review_queue  # noqa: E402
-from labeler.core.rounds import _iou, ap50, derive_rounds  # noqa: E402
+from labeler.core.geometry import iou as iou_of  # noqa: E402
+from labeler.core.rounds import ap50, derive_rounds  # noqa: E402
 from labeler.core.store import Project  # noqa: E402
 
 THRESHOLD = 0.5
@@ -66,18 +70,19 @@ def hand_actions(truth: list) -> int:
 ACTION_KINDS = ("reclass", "rect", "delete", "draw", "choose")
 
 
-def review(project, image_id: int, truth: list, cats: dict[str, int], tight: float) -> Counter:
+def review(project, image_id: int, truth: list, cats: dict[str, int], tight: float,
+           threshold: float = THRESHOLD) -> Counter:
     """Correct one image through the core commands, as a person in the window would; the corrections
     made, by kind (re-class, rectangle fixed, false box deleted, missed box drawn, class chosen before
-    drawing), beside the one Ctrl+Enter."""
+    drawing), beside the one Ctrl+Enter. Predictions under `threshold` are not shown: Ctrl+Enter drops them."""
     done = Counter()
-    preds = [b for b in project.boxes(image_id) if b.state == "predicted" and (b.score or 0) >= THRESHOLD]
+    preds = [b for b in project.boxes(image_id) if b.state == "predicted" and (b.score or 0) >= threshold]
     free = list(range(len(truth)))
     last = None
     for b in sorted(preds, key=lambda b: -(b.score or 0)):
         best, best_iou = None, 0.5
         for k in free:
-            iou = _iou(b.rect, truth[k][1:])
+            iou = iou_of(b.rect, truth[k][1:])
             if iou >= best_iou:
                 best, best_iou = k, iou
         if best is None:
@@ -103,7 +108,7 @@ def review(project, image_id: int, truth: list, cats: dict[str, int], tight: flo
             done["draw"] += 1
         except Exception:  # a sliver under 1 px after clipping: a person could not draw it either
             pass
-    H.perform(project, C.ReviewImage(image_id, THRESHOLD))
+    H.perform(project, C.ReviewImage(image_id, threshold))
     return done
 
 
@@ -119,7 +124,7 @@ def heldout_map(project, loaded, holdout: list, truth: dict, labels: dict) -> fl
 
 def run(order: str, args, base: Path) -> list[dict]:
     from labeler.ml.class_map import effective_map, label_to_category
-    from labeler.ml.predict import ModelChoice, load_model, predict_images
+    from labeler.ml.predict import ModelChoice, PredictionSettings, load_model, predict_images
     from labeler.ml.train import TrainDone, TrainSettings, train, use_for_prelabeling
 
     folder = base / order
@@ -131,6 +136,7 @@ def run(order: str, args, base: Path) -> list[dict]:
         ordered = [im for im in project.images()]
         holdout = ordered[-args.holdout:] if args.holdout else []
         held = {im.id for im in holdout}
+        threshold = THRESHOLD if args.threshold == "suggested" else float(args.threshold)
         for n in range(1, args.rounds + 1):
             settings = TrainSettings(minutes=args.minutes, start="last" if n > 1 else "auto", device=args.device,
                                      seed=args.seed)
@@ -146,21 +152,24 @@ def run(order: str, args, base: Path) -> list[dict]:
             loaded = load_model(choice, project_root=project.root, device=args.device)
             labels = label_to_category(project, loaded.label_names, effective_map(project, loaded.key, loaded.label_names))
             todo = [im.id for im in project.images() if not im.reviewed and im.id not in held]
-            for _ in predict_images(project, loaded, todo, labels):
+            for _ in predict_images(project, loaded, todo, labels, PredictionSettings(score_threshold=args.prelabel_score)):
                 pass
             queue = [im for im in review_queue(project, order) if im.id not in held][:args.per_round]
             kinds = Counter()
             for im in queue:
-                kinds += review(project, im.id, truth[im.path], cats, args.tight)
+                kinds += review(project, im.id, truth[im.path], cats, args.tight, threshold)
             rnd = next(r for r in derive_rounds(project).rounds if r.model_key == loaded.key)
             hand = sum(hand_actions(truth[im.path]) for im in queue) / max(len(queue), 1)
             reviewed_total = sum(im.reviewed for im in project.images())
             rows.append({"order": order, "round": n, "images": len(queue), "reviewed_total": reviewed_total,
+                         "threshold": threshold, "suggested": rnd.suggested_threshold,
                          "actions": rnd.actions_per_image, "hand": hand,
                          "saved": 1 - rnd.actions_per_image / hand if rnd.actions_per_image is not None else None,
                          "ap50": rnd.ap50, "heldout": heldout_map(project, loaded, holdout, truth, labels),
                          "kinds": {k: kinds[k] / max(len(queue), 1) for k in ACTION_KINDS}})
             print(_line(rows[-1]), flush=True)
+            if args.threshold == "suggested" and rnd.suggested_threshold is not None:
+                threshold = rnd.suggested_threshold  # what the Progress panel and `labeler stats` advise
     return rows
 
 
@@ -169,7 +178,20 @@ def _line(r: dict) -> str:
     return (f"{r['order']:<12} {r['round']:>5} {r['images']:>6} {r['reviewed_total']:>8} {f(r['actions'])}"
             f"{'':>4}{f(r['hand'])}{'':>4}{f(100 * r['saved'], 0) if r['saved'] is not None else '-':>4} %"
             f"{'':>4}{f(r['ap50'])}{'':>6}{f(r['heldout'])}{'':>6}"
-            + " ".join(f"{r['kinds'][k]:.2f}" for k in ACTION_KINDS))
+            + " ".join(f"{r['kinds'][k]:.2f}" for k in ACTION_KINDS)
+            + f"{'':>4}{r['threshold']:.2f} -> {f(r['suggested'])}")
+
+
+def _threshold(text: str) -> str:
+    if text == "suggested":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a score from 0 to 1, or 'suggested', not {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a score from 0 to 1, or 'suggested', not {text!r}")
+    return text
 
 
 def main(argv=None) -> int:
@@ -184,9 +206,15 @@ def main(argv=None) -> int:
     p.add_argument("--tight", type=float, default=0.8, help="IoU under which a person fixes a rectangle")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threshold", type=_threshold, default=str(THRESHOLD),
+                   help="the review threshold (the score slider), or 'suggested': round 1 at 0.5, each next round at "
+                        "the one the last round's images argue for (labeler.core.threshold, as `labeler stats` says)")
+    p.add_argument("--prelabel-score", type=float, default=THRESHOLD,
+                   help="pre-labeling keeps boxes from this score (default 0.5); lower it with --threshold suggested "
+                        "so that lower review thresholds can be judged too (AP@0.5 on reviewed images then counts them)")
     args = p.parse_args(argv)
     print("order        round images reviewed actions/img hand/img saved  AP@0.5(reviewed) held-out mAP@0.5  "
-          "per image: " + " ".join(ACTION_KINDS))
+          "per image: " + " ".join(ACTION_KINDS) + "  threshold -> suggested")
     with tempfile.TemporaryDirectory() as tmp:
         for order in (("file", "informative") if args.order == "both" else (args.order,)):
             run(order, args, Path(tmp))

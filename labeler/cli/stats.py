@@ -8,7 +8,7 @@ import json
 import sys
 
 from labeler.core.review import ORDERS, review_queue
-from labeler.core.rounds import derive_rounds
+from labeler.core.rounds import derive_rounds, threshold_advice
 from labeler.core.store import SCHEMA_VERSION, Project, StoreError
 from labeler.core.words import counted
 from labeler.cli.where import add_project_option, open_project
@@ -57,6 +57,7 @@ def table(progress) -> str:
     apart = f" ({progress.work.apart()}, not counted)" if progress.work.apart() else ""
     lines.append(f"{counted(progress.images_reviewed, 'image')} of {progress.images_total} reviewed{apart}")
     lines += [f"Left out: {s}" for s in progress.skipped]
+    lines += [line for r in progress.rounds if (line := threshold_advice(r))]
     return "\n".join(lines)
 
 

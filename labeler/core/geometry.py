@@ -1,6 +1,7 @@
 """The one rule for a box's rectangle: how it is put in order, clipped to its image, and when it is
 too small to keep. The store, the commands, every importer, the canvas and the training data all
-call `clip_box`, so a box one of them accepts is a box all of them accept.
+call `clip_box`, so a box one of them accepts is a box all of them accept. `iou` is the overlap the
+rounds and the review threshold's estimate match predictions to kept boxes by.
 """
 
 from __future__ import annotations
@@ -26,3 +27,12 @@ def clip_box(x1: float, y1: float, x2: float, y2: float, width: float, height: f
     if not (x2 - x1 >= min_size and y2 - y1 >= min_size):  # also refuses NaN
         return None
     return float(x1), float(y1), float(x2), float(y2)
+
+
+def iou(a, b) -> float:
+    """Intersection over union of two (x1, y1, x2, y2) rectangles; 0 when they have no area."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

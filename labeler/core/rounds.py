@@ -12,7 +12,9 @@ those images, against the boxes people finally kept:
 - precision and recall at the threshold each image was reviewed with (IoU >= 0.5, same class,
   greedy by score), and AP@0.5 over all its scores with pycocotools' COCOeval, as validation does;
 - effort: edits and active seconds per image, against the images reviewed with no predictions
-  (drawing by hand), and the share saved.
+  (drawing by hand), and the share saved;
+- the review threshold those images argue for (labeler.core.threshold.suggest): the one at which
+  they would have needed the fewest corrections, with both estimates.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ import io
 from dataclasses import asdict, dataclass, field
 
 from . import history as H
+from .geometry import iou as iou_of
 from .records import SOURCE_MODEL, WorkCounts
 from .runs import Run, load as load_runs
+from .threshold import suggest
+from .words import counted
 
 IOU_MATCH = 0.5
 
@@ -48,6 +53,11 @@ class Round:
     corrections_per_image: float | None = None  # (corrected + rejected + drawn) / image
     share_saved_actions: float | None = None  # 1 - actions per image / by hand's
     share_saved_seconds: float | None = None
+    # the review threshold these images argue for (labeler.core.threshold), and the corrections an image
+    # estimated at the thresholds they were reviewed with and at that one
+    suggested_threshold: float | None = None
+    estimated_corrections_at_used: float | None = None
+    estimated_corrections_at_suggested: float | None = None
     first_prelabeled_at: float | None = None
     reviewed_at: list[float] = field(default_factory=list)
 
@@ -98,14 +108,6 @@ def model_name(key: str, runs: list[Run]) -> str:
     return key
 
 
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _matches(preds, truth) -> int:
     """True positives: predictions (category, rect, score) matched one-to-one to kept boxes of the
     same class at IoU >= 0.5, highest score first (the COCO rule)."""
@@ -115,7 +117,7 @@ def _matches(preds, truth) -> int:
         best, best_iou = None, IOU_MATCH
         for k, (tcat, trect) in enumerate(free):
             if tcat == cat:
-                iou = _iou(rect, trect)
+                iou = iou_of(rect, trect)
                 if iou >= best_iou:
                     best, best_iou = k, iou
         if best is not None:
@@ -153,6 +155,20 @@ def ap50(images: list[tuple[int, int, list, list]]) -> float | None:
         ev.accumulate()
         ev.summarize()
     return max(float(ev.stats[1]), 0.0)
+
+
+def threshold_advice(r: Round, only_better: bool = False) -> str | None:
+    """What a round's images say of the review threshold, in words (`labeler stats`, the Progress panel);
+    None when they say nothing, or (`only_better`) when the threshold used was already the best."""
+    if r.suggested_threshold is None:
+        return None
+    at, used = r.estimated_corrections_at_suggested, r.estimated_corrections_at_used
+    if at >= used - 1e-9:
+        return None if only_better else (f"Review threshold for {r.model}: the one used needed the fewest "
+                                         f"corrections (about {used:.1f} an image).")
+    return (f"Review threshold for {r.model}: {r.suggested_threshold:.2f} on the score slider would have needed "
+            f"about {at:.1f} corrections an image on the {counted(r.images_reviewed, 'image')} reviewed with "
+            f"its boxes, not {used:.1f}.")
 
 
 def _same(p: H.Prediction, box) -> bool:
@@ -210,7 +226,7 @@ def derive_rounds(project) -> Progress:
     rounds = []
     for key, ims in by_model.items():
         r = Round(model=model_name(key, runs), model_key=key, images_reviewed=len(ims))
-        scored = []
+        scored, judged = [], []
         shown = tp = kept_total = 0
         for im in ims:
             act = acts[im.id]
@@ -239,6 +255,7 @@ def derive_rounds(project) -> Progress:
             tp += _matches(visible, truth)
             kept_total += len(truth)
             scored.append((im.width, im.height, truth, scored_preds))
+            judged.append((truth, scored_preds, threshold))
         r.precision = _mean(tp, shown)
         r.recall = _mean(tp, kept_total)
         r.ap50 = ap50(scored)
@@ -249,6 +266,11 @@ def derive_rounds(project) -> Progress:
             r.share_saved_actions = 1.0 - r.actions_per_image / base.actions_per_image
         if base.seconds_per_image and r.seconds_per_image is not None:
             r.share_saved_seconds = 1.0 - r.seconds_per_image / base.seconds_per_image
+        suggestion = suggest(judged)
+        if suggestion is not None:
+            r.suggested_threshold = suggestion.threshold
+            r.estimated_corrections_at_used = suggestion.used_corrections_per_image
+            r.estimated_corrections_at_suggested = suggestion.corrections_per_image
         r.reviewed_at.sort()
         rounds.append(r)
     rounds.sort(key=lambda r: (r.first_prelabeled_at or 0.0, r.model_key))

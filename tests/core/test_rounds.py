@@ -70,6 +70,11 @@ def test_rounds_on_known_numbers(loop):
         == (1, 1.0, 1.0, 1.0, None)
     assert r1.ap50 == pytest.approx(1.0)
     assert (progress.images_total, progress.images_reviewed) == (6, 5)
+    # i1 at 0.5: the moved box fixed, the false 0.6 deleted, one drawn (2) = 4; i2: one re-class = 1. From 0.65
+    # the 0.6 box is hidden: 3 + 1 (labeler.core.threshold counts); j1 needed nothing at the threshold used
+    assert (m1.suggested_threshold, m1.estimated_corrections_at_used, m1.estimated_corrections_at_suggested) \
+        == (0.65, 2.5, 2.0)
+    assert (r1.suggested_threshold, r1.estimated_corrections_at_used) == (0.5, 0.0)
 
 
 def test_outcomes_follow_undo_and_redo(loop):
@@ -105,6 +110,10 @@ def test_stats_json_has_the_issues_keys(loop, capsys):
     assert main(["stats", root]) == 0
     text = capsys.readouterr().out
     assert "m1" in text and "by hand" in text and "5 images of 6 reviewed" in text
+    assert ("Review threshold for m1: 0.65 on the score slider would have needed about 2.0 corrections an image on "
+            "the 2 images reviewed with its boxes, not 2.5.") in text
+    assert "Review threshold for run 1: the one used needed the fewest corrections (about 0.0 an image)." in text
+    assert out["rounds"][0]["suggested_threshold"] == 0.65
 
 
 def test_informativeness_ranks_borderline_before_sure():

@@ -171,3 +171,20 @@ def test_the_timeline_leaves_room_for_its_date_labels(qtbot, tmp_path):
         label = x.min().toString(x.format())
         width = QFontMetrics(x.labelsFont()).horizontalAdvance(label)
         assert width * x.tickCount() < panel.timeline.plotArea().width()
+
+
+def test_progress_says_which_review_threshold_would_have_needed_fewer_corrections(qtbot, window):
+    p, c = window.project, window.ids["c.png"]
+    shown = [b for b in p.boxes(c) if b.score > 0.5][0]  # 0.55, over nothing: a person deletes it
+    assert push(window.undo_stack, p, commands.DeleteBoxes([shown.id], image_id=c))
+    assert push(window.undo_stack, p, commands.ReviewImage(c, 0.5))  # the 0.45 box: not shown
+    panel = window.review_loop.progress
+    panel.show_progress(derive_rounds(p))
+    assert ("Review threshold for m: 0.60 on the score slider would have needed about 0.0 corrections an image on "
+            "the 1 image reviewed with its boxes, not 1.0.") in panel.summary.text()
+    b = window.ids["b.png"]
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    assert push(window.undo_stack, p, commands.ReviewImage(b, 0.5))  # its one 0.99 box was right: nothing to say
+    panel.show_progress(derive_rounds(p))
+    assert "Review threshold" not in panel.summary.text()

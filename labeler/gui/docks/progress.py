@@ -14,7 +14,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QFrame, QHeaderView, QLabel, QPushButton, QScrollArea, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from labeler.core.rounds import Progress, derive_rounds
+from labeler.core.rounds import Progress, derive_rounds, threshold_advice
 from labeler.core.words import counted, rough_duration
 from labeler.gui.background import BackgroundTask
 
@@ -142,7 +142,9 @@ class ProgressPanel(QWidget):
                 if j:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, j, item)
-        self.summary.setText(pace_text(progress) + "".join(f"\nLeft out: {s}" for s in progress.skipped))
+        advice = threshold_advice(progress.rounds[-1], only_better=True) if progress.rounds else None
+        self.summary.setText(pace_text(progress) + (f"\n{advice}" if advice else "")
+                             + "".join(f"\nLeft out: {s}" for s in progress.skipped))
         self._draw(progress)
         self._draw_timeline(progress)
 
