@@ -212,12 +212,20 @@ def main(argv=None) -> int:
     p.add_argument("--prelabel-score", type=float, default=THRESHOLD,
                    help="pre-labeling keeps boxes from this score (default 0.5); lower it with --threshold suggested "
                         "so that lower review thresholds can be judged too (AP@0.5 on reviewed images then counts them)")
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="write the projects into DIR/<order> and keep them (to open in the window, or to study "
+                        "each round's checkpoint), instead of a temporary folder; DIR/<order> must not exist yet")
     args = p.parse_args(argv)
+    if args.keep:
+        taken = [o for o in (("file", "informative") if args.order == "both" else (args.order,))
+                 if (args.keep / o).exists()]
+        if taken:
+            p.error(f"{args.keep / taken[0]} exists already: choose another --keep folder")
     print("order        round images reviewed actions/img hand/img saved  AP@0.5(reviewed) held-out mAP@0.5  "
           "per image: " + " ".join(ACTION_KINDS) + "  threshold -> suggested")
     with tempfile.TemporaryDirectory() as tmp:
         for order in (("file", "informative") if args.order == "both" else (args.order,)):
-            run(order, args, Path(tmp))
+            run(order, args, args.keep or Path(tmp))
     return 0
 
 

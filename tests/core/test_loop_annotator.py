@@ -36,3 +36,13 @@ def test_each_correction_is_counted_by_kind_and_in_the_round(project):
     assert rnd.actions_per_image == 1 + sum(done.values())  # the corrections and the one Ctrl+Enter
     # drawing the same scene by hand: 4 boxes, 3 class choices (circle, square, -, circle), the review
     assert bench.hand_actions(truth) == 8
+
+
+def test_keep_refuses_a_folder_that_holds_a_project_already(tmp_path, capsys):
+    import pytest
+    (tmp_path / "file").mkdir()
+    with pytest.raises(SystemExit) as stop:
+        _bench().main(["--order", "file", "--keep", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "exists already" in capsys.readouterr().err
+    assert list((tmp_path / "file").iterdir()) == []
