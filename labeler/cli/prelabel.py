@@ -91,7 +91,7 @@ def cmd_prelabel(args) -> int:
                 loaded = load_model(choice, project_root=project.root, weights=args.weights, device=device)
                 labels = _class_mapping(args, project, loaded, may_write=False)
         settings = job.prediction_settings(project, score_threshold=args.score, nms_iou=args.nms_iou,
-                                           max_boxes=args.max_boxes, batch_size=args.batch_size, amp=not args.no_amp,
+                                           class_overlap_iou=args.class_overlap, max_boxes=args.max_boxes, batch_size=args.batch_size, amp=not args.no_amp,
                                            threads=args.threads)
         all_ids = job.images_to_prelabel(project, args.images) if rank == 0 else None
         if args.limit and rank == 0:
@@ -106,7 +106,9 @@ def cmd_prelabel(args) -> int:
             line = job.PrelabelPlan(choice, tuple(all_ids), labels, settings).start_line(str(loaded.device))
             print(line + (f" across {world} ranks" if world > 1 else "")
                   + f" (score ≥ {settings.score_threshold:g}, overlap {settings.nms_iou:g}, "
-                  f"at most {settings.max_boxes} per image)", file=sys.stderr)
+                  + (f"across classes {settings.class_overlap_iou:g}, " if settings.class_overlap_iou > 0
+                     else "across classes off, ")
+                  + f"at most {settings.max_boxes} per image)", file=sys.stderr)
         summary = Summary()
         bar = tqdm(total=len(all_ids), unit="img", desc="Pre-labeling", file=sys.stderr, disable=rank != 0)
         start = time.perf_counter()
@@ -214,6 +216,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep boxes scoring at least this (default: the project's saved threshold, else 0.5)")
     p.add_argument("--nms-iou", type=float, default=None,
                    help="overlap above which boxes of a class merge (default: the project's, else 0.5)")
+    p.add_argument("--class-overlap", type=float, default=None, metavar="IOU",
+                   help="a box overlapping a higher-scoring box of another class by this much is dropped, one "
+                        "object getting one box (default: the project's, else 0.5; 0: off, each class on its own)")
     p.add_argument("--max-boxes", type=int, default=None,
                    help="at most this many boxes per image (default: the project's, else 100)")
     p.add_argument("--images", choices=SCOPES, default=UNLABELED_IMAGES,

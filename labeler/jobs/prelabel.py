@@ -23,7 +23,9 @@ ALL_IMAGES = "all"  # every readable image
 SCOPES = (UNLABELED_IMAGES, NOT_REVIEWED, ALL_IMAGES)
 
 #: the thresholds when the project has none saved
-DEFAULT_OPTIONS = {"score_threshold": 0.5, "nms_iou": 0.5, "max_boxes": 100, "device": "auto"}
+#: (class_overlap_iou: labeler.ml.predict.CLASS_OVERLAP_IOU, which this module does not import: it needs torch)
+DEFAULT_OPTIONS = {"score_threshold": 0.5, "nms_iou": 0.5, "class_overlap_iou": 0.5, "max_boxes": 100,
+                   "device": "auto"}
 
 
 def images_to_prelabel(project, which: str = UNLABELED_IMAGES) -> list[int]:
@@ -52,13 +54,18 @@ def saved_options(project) -> dict:
     return options
 
 
-def save_options(project, *, score_threshold: float, nms_iou: float, max_boxes: int, device: str) -> None:
+def save_options(project, *, score_threshold: float, nms_iou: float, max_boxes: int, device: str,
+                 class_overlap_iou: float | None = None) -> None:
+    """Store the thresholds and device; a class_overlap_iou not given keeps the saved one."""
+    if class_overlap_iou is None:
+        class_overlap_iou = saved_options(project)["class_overlap_iou"]
     project.set_setting(SETTING_OPTIONS, {"score_threshold": float(score_threshold), "nms_iou": float(nms_iou),
+                                          "class_overlap_iou": float(class_overlap_iou),
                                           "max_boxes": int(max_boxes), "device": str(device)})
 
 
 def prediction_settings(project, *, score_threshold: float | None = None, nms_iou: float | None = None,
-                        max_boxes: int | None = None, **engine):
+                        max_boxes: int | None = None, class_overlap_iou: float | None = None, **engine):
     """labeler.ml.predict.PredictionSettings: what is given here, else the project's saved values."""
     from labeler.ml.predict import PredictionSettings
 
@@ -67,6 +74,7 @@ def prediction_settings(project, *, score_threshold: float | None = None, nms_io
         score_threshold=saved["score_threshold"] if score_threshold is None else float(score_threshold),
         nms_iou=saved["nms_iou"] if nms_iou is None else float(nms_iou),
         max_boxes=saved["max_boxes"] if max_boxes is None else int(max_boxes),
+        class_overlap_iou=saved["class_overlap_iou"] if class_overlap_iou is None else float(class_overlap_iou),
         **{k: v for k, v in engine.items() if v is not None})
 
 

@@ -40,6 +40,12 @@ def test_saved_thresholds_are_the_defaults_unless_given(project):
     assert (s.score_threshold, s.nms_iou, s.max_boxes) == (0.84, 0.3, 7)
     s = job.prediction_settings(project, score_threshold=0.2, batch_size=2)
     assert (s.score_threshold, s.nms_iou, s.batch_size) == (0.2, 0.3, 2)
+    assert s.class_overlap_iou == job.DEFAULT_OPTIONS["class_overlap_iou"]  # kept when not given
+    job.save_options(project, score_threshold=0.84, nms_iou=0.3, max_boxes=7, device="cpu", class_overlap_iou=0)
+    assert job.prediction_settings(project).class_overlap_iou == 0
+    job.save_options(project, score_threshold=0.8, nms_iou=0.3, max_boxes=7, device="cpu")
+    assert job.saved_options(project)["class_overlap_iou"] == 0
+    assert job.prediction_settings(project, class_overlap_iou=0.7).class_overlap_iou == 0.7
     project.set_setting(job.SETTING_OPTIONS, {"score_threshold": "high", "max_boxes": 9})
     assert job.saved_options(project) == {**job.DEFAULT_OPTIONS, "max_boxes": 9}
 
@@ -68,3 +74,10 @@ def test_plan_needs_images_and_names_the_model_in_words(project):
     plan = job.plan_prelabel(project, choice, [1], job.prediction_settings(project))
     assert plan.labels == {1: project.category_by_name("cat").id}
     assert plan.start_line("cpu") == "Pre-labeling 1 image with checkpoint .labeler/runs/1/best.pth on cpu"
+
+
+def test_the_saved_default_is_the_predictors():
+    pytest.importorskip("torch")
+    from labeler.ml.predict import CLASS_OVERLAP_IOU
+
+    assert job.DEFAULT_OPTIONS["class_overlap_iou"] == CLASS_OVERLAP_IOU

@@ -20,6 +20,7 @@ from labeler.ml.predict import (  # noqa: E402
     image_to_tensor,
     load_model,
     model_input_long_side,
+    one_box_per_object,
     predict_images,
     run_prelabel,
     shard,
@@ -27,7 +28,8 @@ from labeler.ml.predict import (  # noqa: E402
 
 from .prelabel_fixtures import CLASSES, MAX_SIZE, MIN_SIZE, make_folder, save_tiny_checkpoint, tiny_model  # noqa: E402
 
-SETTINGS = dict(score_threshold=0.05, nms_iou=0.5, max_boxes=100)
+# torchvision's own post-processing only, so that stored boxes can equal a direct forward's
+SETTINGS = dict(score_threshold=0.05, nms_iou=0.5, max_boxes=100, class_overlap_iou=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -267,3 +269,39 @@ def test_informativeness_counts_outputs_below_the_stored_threshold(project, tiny
     flipped = list(predict_images(project, loaded, [a.id], labels,
                                   PredictionSettings(score_threshold=cut, flip=True), write=False))
     assert flipped[0].mirrored is not None and all(it[5] >= cut for it in flipped[0].mirrored)
+
+
+def test_one_box_per_object_keeps_the_best_class_on_each_object():
+    items = [
+        (1, 0, 0, 10, 10, 0.6),    # second best on the first object: dropped (IoU 0.82 with the 0.9)
+        (2, 0, 0, 10, 11, 0.9),
+        (3, 30, 30, 40, 40, 0.4),  # alone: kept
+        (1, 5, 0, 15, 10, 0.8),    # IoU 0.33 with the 0.9: a neighbour, kept
+    ]
+    assert one_box_per_object(items, 0.5) == [items[1], items[3], items[2]]
+    assert one_box_per_object(items, 0.2) == [items[1], items[2]]
+    assert one_box_per_object(items, 0.0) == items
+    assert one_box_per_object(items, None) == items
+    assert one_box_per_object(items[:1], 0.5) == items[:1]
+
+
+def test_by_default_no_two_stored_boxes_sit_on_one_object(project, tiny):
+    from labeler.core.geometry import iou
+    from labeler.ml.predict import CLASS_OVERLAP_IOU
+
+    model, path = tiny
+    loaded = load_model(ModelChoice.checkpoint(path), device="cpu")
+    labels = class_map.label_to_category(
+        project, loaded.label_names, class_map.effective_map(project, loaded.key, loaded.label_names))
+    a = project.image_by_path("a.jpg").id
+    settings = dict(SETTINGS)
+    del settings["class_overlap_iou"]
+    assert PredictionSettings(**settings).class_overlap_iou == CLASS_OVERLAP_IOU > 0
+    [apart] = predict_images(project, loaded, [a], labels, PredictionSettings(**SETTINGS), write=False)
+    [one] = predict_images(project, loaded, [a], labels, PredictionSettings(**settings))
+    boxes = stored(project, a)
+    assert len(boxes) == len(one.items) < len(apart.items)  # the tiny model's boxes do overlap across classes
+    assert all(iou(p[1:5], q[1:5]) < CLASS_OVERLAP_IOU for i, p in enumerate(boxes) for q in boxes[i + 1:])
+    names = {c.id: c.name for c in project.categories()}
+    expected = one_box_per_object(apart.items, CLASS_OVERLAP_IOU)
+    assert_same(boxes, [(names[c], *rest) for c, *rest in expected])

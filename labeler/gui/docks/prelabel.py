@@ -101,6 +101,11 @@ class PrelabelPanel(QWidget):
         self.nms_box = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=1.0, singleStep=0.05)
         self.nms_box.setValue(options["nms_iou"])
         self.nms_box.setToolTip("Boxes of one class overlapping more than this (IoU) are merged into the best one")
+        self.across_box = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=1.0, singleStep=0.05)
+        self.across_box.setSpecialValueText("off")  # shown at 0
+        self.across_box.setValue(options["class_overlap_iou"])
+        self.across_box.setToolTip("A box overlapping a higher-scoring box of another class by more than this (IoU) "
+                                   "is dropped: one object, one box (off: each class's boxes are kept apart)")
         self.max_box = QSpinBox(minimum=1, maximum=1000)
         self.max_box.setValue(options["max_boxes"])
         self.device_box = QComboBox()
@@ -137,6 +142,7 @@ class PrelabelPanel(QWidget):
         form.addRow(self.classes_button)
         form.addRow("Score threshold", self.score_box)
         form.addRow("NMS IoU", self.nms_box)
+        form.addRow("Across classes", self.across_box)
         form.addRow("Max boxes per image", self.max_box)
         form.addRow("Device", self.device_box)
         form.addRow("Run on", self.scope_box)
@@ -152,7 +158,7 @@ class PrelabelPanel(QWidget):
 
         self.reload_models()
         self.model_box.currentIndexChanged.connect(self._on_model_box_changed)
-        for box in (self.score_box, self.nms_box):
+        for box in (self.score_box, self.nms_box, self.across_box):
             box.valueChanged.connect(self._save_options)
         self.max_box.valueChanged.connect(self._save_options)
         self.device_box.currentTextChanged.connect(self._save_options)
@@ -278,11 +284,13 @@ class PrelabelPanel(QWidget):
     # ------------------------------------------------------------------ runs
     def _save_options(self, *_):
         job.save_options(self.project, score_threshold=self.score_box.value(), nms_iou=self.nms_box.value(),
-                         max_boxes=self.max_box.value(), device=self.device_box.currentText())
+                         class_overlap_iou=self.across_box.value(), max_boxes=self.max_box.value(),
+                         device=self.device_box.currentText())
 
     def settings(self) -> PredictionSettings:
         return job.prediction_settings(self.project, score_threshold=self.score_box.value(),
-                                       nms_iou=self.nms_box.value(), max_boxes=self.max_box.value())
+                                       nms_iou=self.nms_box.value(), class_overlap_iou=self.across_box.value(),
+                                       max_boxes=self.max_box.value())
 
     def is_running(self) -> bool:
         return self._thread is not None
