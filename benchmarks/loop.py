@@ -70,6 +70,39 @@ def hand_actions(truth: list) -> int:
 ACTION_KINDS = ("reclass", "rect", "delete", "draw", "choose")
 
 
+def corrections(preds: list[tuple], truth: list, cats: dict[str, int], tight: float) -> list[tuple]:
+    """What the annotator does to an image showing `preds` (category_id, rect, score), best first:
+    ("delete", i), ("reclass", i, category_id), ("rect", i, rect) for prediction i; ("choose",) and
+    ("draw", category_id, rect) for each truth box no prediction found (a class choice when it differs
+    from the last drawn). A prediction matches the unmatched truth box it overlaps most (IoU >= 0.5)."""
+    steps = []
+    free = list(range(len(truth)))
+    for i in sorted(range(len(preds)), key=lambda i: -(preds[i][2] or 0)):
+        category_id, rect_, _ = preds[i]
+        best, best_iou = None, 0.5
+        for k in free:
+            iou = iou_of(rect_, truth[k][1:])
+            if iou >= best_iou:
+                best, best_iou = k, iou
+        if best is None:
+            steps.append(("delete", i))
+            continue
+        free.remove(best)
+        name, *rect = truth[best]
+        if cats[name] != category_id:
+            steps.append(("reclass", i, cats[name]))
+        if best_iou < tight:
+            steps.append(("rect", i, tuple(rect)))
+    last = None
+    for k in free:
+        name, *rect = truth[k]
+        if name != last:
+            steps.append(("choose",))
+            last = name
+        steps.append(("draw", cats[name], tuple(rect)))
+    return steps
+
+
 def review(project, image_id: int, truth: list, cats: dict[str, int], tight: float,
            threshold: float = THRESHOLD) -> Counter:
     """Correct one image through the core commands, as a person in the window would; the corrections
@@ -77,46 +110,33 @@ def review(project, image_id: int, truth: list, cats: dict[str, int], tight: flo
     drawing), beside the one Ctrl+Enter. Predictions under `threshold` are not shown: Ctrl+Enter drops them."""
     done = Counter()
     preds = [b for b in project.boxes(image_id) if b.state == "predicted" and (b.score or 0) >= threshold]
-    free = list(range(len(truth)))
-    last = None
-    for b in sorted(preds, key=lambda b: -(b.score or 0)):
-        best, best_iou = None, 0.5
-        for k in free:
-            iou = iou_of(b.rect, truth[k][1:])
-            if iou >= best_iou:
-                best, best_iou = k, iou
-        if best is None:
-            H.perform(project, C.DeleteBoxes([b.id], image_id=image_id))
-            done["delete"] += 1
-            continue
-        free.remove(best)
-        name, *rect = truth[best]
-        if cats[name] != b.category_id:
-            H.perform(project, C.SetCategory([b.id], cats[name], image_id=image_id))
-            done["reclass"] += 1
-        if best_iou < tight:
-            H.perform(project, C.SetBoxRect(b.id, tuple(rect), image_id=image_id))
-            done["rect"] += 1
-    for k in free:
-        name, *rect = truth[k]
-        if name != last:
+    for kind, *what in corrections([(b.category_id, b.rect, b.score) for b in preds], truth, cats, tight):
+        if kind == "delete":
+            H.perform(project, C.DeleteBoxes([preds[what[0]].id], image_id=image_id))
+        elif kind == "reclass":
+            H.perform(project, C.SetCategory([preds[what[0]].id], what[1], image_id=image_id))
+        elif kind == "rect":
+            H.perform(project, C.SetBoxRect(preds[what[0]].id, what[1], image_id=image_id))
+        elif kind == "choose":
             H.count_edits(project, [image_id])  # the class choice before drawing
-            done["choose"] += 1
-            last = name
-        try:
-            H.perform(project, C.AddBoxes(image_id, [(cats[name], *rect)]))
-            done["draw"] += 1
-        except Exception:  # a sliver under 1 px after clipping: a person could not draw it either
-            pass
+        else:
+            try:
+                H.perform(project, C.AddBoxes(image_id, [(what[0], *what[1])]))
+            except Exception:  # a sliver under 1 px after clipping: a person could not draw it either
+                continue
+        done[kind] += 1
     H.perform(project, C.ReviewImage(image_id, threshold))
     return done
 
 
-def heldout_map(project, loaded, holdout: list, truth: dict, labels: dict) -> float | None:
+def heldout_map(project, loaded, holdout: list, truth: dict, labels: dict, tta: bool = False) -> float | None:
+    """mAP@0.5 on the held-out scenes, with pre-labeling's own post-processing (one box per object,
+    the flip test when `tta`)."""
     from labeler.ml.predict import PredictionSettings, predict_images
 
     results = {r.image_id: r.items for r in predict_images(
-        project, loaded, [im.id for im in holdout], labels, PredictionSettings(score_threshold=0.01), write=False)}
+        project, loaded, [im.id for im in holdout], labels, PredictionSettings(score_threshold=0.01, flip_fusion=tta),
+        write=False)}
     cats = {c.name: c.id for c in project.categories()}
     return ap50([(im.width, im.height, [(cats[n], tuple(r)) for n, *r in truth[im.path]],
                   [(c, (x1, y1, x2, y2), s) for c, x1, y1, x2, y2, s in results.get(im.id, [])]) for im in holdout])
@@ -152,7 +172,8 @@ def run(order: str, args, base: Path) -> list[dict]:
             loaded = load_model(choice, project_root=project.root, device=args.device)
             labels = label_to_category(project, loaded.label_names, effective_map(project, loaded.key, loaded.label_names))
             todo = [im.id for im in project.images() if not im.reviewed and im.id not in held]
-            for _ in predict_images(project, loaded, todo, labels, PredictionSettings(score_threshold=args.prelabel_score)):
+            for _ in predict_images(project, loaded, todo, labels,
+                                    PredictionSettings(score_threshold=args.prelabel_score, flip_fusion=args.tta)):
                 pass
             queue = [im for im in review_queue(project, order) if im.id not in held][:args.per_round]
             kinds = Counter()
@@ -165,7 +186,7 @@ def run(order: str, args, base: Path) -> list[dict]:
                          "threshold": threshold, "suggested": rnd.suggested_threshold,
                          "actions": rnd.actions_per_image, "hand": hand,
                          "saved": 1 - rnd.actions_per_image / hand if rnd.actions_per_image is not None else None,
-                         "ap50": rnd.ap50, "heldout": heldout_map(project, loaded, holdout, truth, labels),
+                         "ap50": rnd.ap50, "heldout": heldout_map(project, loaded, holdout, truth, labels, args.tta),
                          "kinds": {k: kinds[k] / max(len(queue), 1) for k in ACTION_KINDS}})
             print(_line(rows[-1]), flush=True)
             if args.threshold == "suggested" and rnd.suggested_threshold is not None:
@@ -212,6 +233,8 @@ def main(argv=None) -> int:
     p.add_argument("--prelabel-score", type=float, default=THRESHOLD,
                    help="pre-labeling keeps boxes from this score (default 0.5); lower it with --threshold suggested "
                         "so that lower review thresholds can be judged too (AP@0.5 on reviewed images then counts them)")
+    p.add_argument("--tta", action="store_true",
+                   help="pre-label with the test-time flip (PredictionSettings.flip_fusion; twice the model's work)")
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="write the projects into DIR/<order> and keep them (to open in the window, or to study "
                         "each round's checkpoint), instead of a temporary folder; DIR/<order> must not exist yet")

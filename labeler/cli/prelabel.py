@@ -91,7 +91,8 @@ def cmd_prelabel(args) -> int:
                 loaded = load_model(choice, project_root=project.root, weights=args.weights, device=device)
                 labels = _class_mapping(args, project, loaded, may_write=False)
         settings = job.prediction_settings(project, score_threshold=args.score, nms_iou=args.nms_iou,
-                                           class_overlap_iou=args.class_overlap, max_boxes=args.max_boxes, batch_size=args.batch_size, amp=not args.no_amp,
+                                           class_overlap_iou=args.class_overlap, flip_fusion=args.tta,
+                                           max_boxes=args.max_boxes, batch_size=args.batch_size, amp=not args.no_amp,
                                            threads=args.threads)
         all_ids = job.images_to_prelabel(project, args.images) if rank == 0 else None
         if args.limit and rank == 0:
@@ -108,6 +109,7 @@ def cmd_prelabel(args) -> int:
                   + f" (score ≥ {settings.score_threshold:g}, overlap {settings.nms_iou:g}, "
                   + (f"across classes {settings.class_overlap_iou:g}, " if settings.class_overlap_iou > 0
                      else "across classes off, ")
+                  + ("test-time flip, " if settings.flip_fusion else "")
                   + f"at most {settings.max_boxes} per image)", file=sys.stderr)
         summary = Summary()
         bar = tqdm(total=len(all_ids), unit="img", desc="Pre-labeling", file=sys.stderr, disable=rank != 0)
@@ -219,6 +221,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--class-overlap", type=float, default=None, metavar="IOU",
                    help="a box overlapping a higher-scoring box of another class by this much is dropped, one "
                         "object getting one box (default: the project's, else 0.5; 0: off, each class on its own)")
+    tta = p.add_mutually_exclusive_group()
+    tta.add_argument("--tta", action="store_true", default=None,
+                     help="test-time flip: each image also runs mirrored and each box is averaged with its twin "
+                          "(tighter boxes, fewer false ones; twice the model's work). Default: the project's, else off")
+    tta.add_argument("--no-tta", dest="tta", action="store_false", help="no test-time flip, whatever the project says")
     p.add_argument("--max-boxes", type=int, default=None,
                    help="at most this many boxes per image (default: the project's, else 100)")
     p.add_argument("--images", choices=SCOPES, default=UNLABELED_IMAGES,

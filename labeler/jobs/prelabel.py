@@ -23,9 +23,9 @@ ALL_IMAGES = "all"  # every readable image
 SCOPES = (UNLABELED_IMAGES, NOT_REVIEWED, ALL_IMAGES)
 
 #: the thresholds when the project has none saved
-#: (class_overlap_iou: labeler.ml.predict.CLASS_OVERLAP_IOU, which this module does not import: it needs torch)
-DEFAULT_OPTIONS = {"score_threshold": 0.5, "nms_iou": 0.5, "class_overlap_iou": 0.5, "max_boxes": 100,
-                   "device": "auto"}
+#: (class_overlap_iou: labeler.ml.postprocess.CLASS_OVERLAP_IOU, which this module does not import: torch)
+DEFAULT_OPTIONS = {"score_threshold": 0.5, "nms_iou": 0.5, "class_overlap_iou": 0.5, "flip_fusion": False,
+                   "max_boxes": 100, "device": "auto"}
 
 
 def images_to_prelabel(project, which: str = UNLABELED_IMAGES) -> list[int]:
@@ -55,17 +55,19 @@ def saved_options(project) -> dict:
 
 
 def save_options(project, *, score_threshold: float, nms_iou: float, max_boxes: int, device: str,
-                 class_overlap_iou: float | None = None) -> None:
-    """Store the thresholds and device; a class_overlap_iou not given keeps the saved one."""
-    if class_overlap_iou is None:
-        class_overlap_iou = saved_options(project)["class_overlap_iou"]
-    project.set_setting(SETTING_OPTIONS, {"score_threshold": float(score_threshold), "nms_iou": float(nms_iou),
-                                          "class_overlap_iou": float(class_overlap_iou),
-                                          "max_boxes": int(max_boxes), "device": str(device)})
+                 class_overlap_iou: float | None = None, flip_fusion: bool | None = None) -> None:
+    """Store the thresholds and device; a class_overlap_iou or flip_fusion not given keeps the saved one."""
+    saved = saved_options(project)
+    project.set_setting(SETTING_OPTIONS, {
+        "score_threshold": float(score_threshold), "nms_iou": float(nms_iou),
+        "class_overlap_iou": float(saved["class_overlap_iou"] if class_overlap_iou is None else class_overlap_iou),
+        "flip_fusion": bool(saved["flip_fusion"] if flip_fusion is None else flip_fusion),
+        "max_boxes": int(max_boxes), "device": str(device)})
 
 
 def prediction_settings(project, *, score_threshold: float | None = None, nms_iou: float | None = None,
-                        max_boxes: int | None = None, class_overlap_iou: float | None = None, **engine):
+                        max_boxes: int | None = None, class_overlap_iou: float | None = None,
+                        flip_fusion: bool | None = None, **engine):
     """labeler.ml.predict.PredictionSettings: what is given here, else the project's saved values."""
     from labeler.ml.predict import PredictionSettings
 
@@ -75,6 +77,7 @@ def prediction_settings(project, *, score_threshold: float | None = None, nms_io
         nms_iou=saved["nms_iou"] if nms_iou is None else float(nms_iou),
         max_boxes=saved["max_boxes"] if max_boxes is None else int(max_boxes),
         class_overlap_iou=saved["class_overlap_iou"] if class_overlap_iou is None else float(class_overlap_iou),
+        flip_fusion=saved["flip_fusion"] if flip_fusion is None else bool(flip_fusion),
         **{k: v for k, v in engine.items() if v is not None})
 
 

@@ -30,6 +30,7 @@ from labeler.core.words import counted
 from .checkpoint import CheckpointError, load_checkpoint, load_state_dict
 from .class_map import COCO_CATEGORIES
 from .device import pick_device
+from .postprocess import CLASS_OVERLAP_IOU, fuse_flipped, one_box_per_object
 from .models import DEFAULT_ARCHITECTURE, ModelError, architecture, build_model
 from .weights import COCO_WEIGHT_URLS, WeightsError, coco_weights, find_coco_weights, offline_message
 
@@ -202,11 +203,6 @@ def load_model(choice: ModelChoice, *, project_root=None, weights: str | os.Path
     return LoadedModel(model, choice, arch.name, label_names, min_size, max_size, dev, path)
 
 
-#: the cross-class suppression's default IoU, measured with benchmarks/loop.py's simulated annotator:
-#: a second box of another class on one object costs a deletion, the commonest correction by round 3
-CLASS_OVERLAP_IOU = 0.5
-
-
 @dataclass
 class PredictionSettings:
     score_threshold: float = 0.5
@@ -221,9 +217,12 @@ class PredictionSettings:
     # one object, one box: a box overlapping a higher-scoring box of another class by this IoU or more
     # is dropped (torchvision's NMS only compares boxes of one class); 0 turns it off
     class_overlap_iou: float = CLASS_OVERLAP_IOU
+    # test-time flip: each box averaged with its twin on the mirrored image (postprocess.fuse_flipped);
+    # runs the mirrored pass whatever `flip` says
+    flip_fusion: bool = False
 
     def resolved_flip(self) -> bool:
-        return needs_flip() if self.flip is None else bool(self.flip)
+        return self.flip_fusion or (needs_flip() if self.flip is None else bool(self.flip))
 
     def resolved_batch_size(self, device) -> int:
         if self.batch_size:
@@ -403,14 +402,17 @@ def predict_images(project, loaded: LoadedModel, image_ids: Sequence[int], label
                 outputs = model(inputs)
                 flipped = model([t.flip(-1) for t in inputs]) if flip else [None] * len(inputs)
             for (image_id, tensor, sx, sy), out, fout in zip(batch, outputs, flipped):
-                every = one_box_per_object(_items(out, label_to_category, sx, sy), settings.class_overlap_iou)
+                every = _items(out, label_to_category, sx, sy)
+                twins = mirror(_items(fout, label_to_category, sx, sy), tensor.shape[-1] * sx) if flip else None
+                if settings.flip_fusion:
+                    every = fuse_flipped(every, twins)
+                every = one_box_per_object(every, settings.class_overlap_iou)
                 items = [it for it in every if it[5] >= keep]
                 result = ImageResult(image_id, items)
                 scores = [it[5] for it in every]
-                if fout is not None:
-                    width = tensor.shape[-1] * sx
-                    fitems = one_box_per_object(_items(fout, label_to_category, sx, sy), settings.class_overlap_iou)
-                    result.mirrored = [it for it in mirror(fitems, width) if it[5] >= keep]
+                if twins is not None:
+                    twins = one_box_per_object(twins, settings.class_overlap_iou)
+                    result.mirrored = [it for it in twins if it[5] >= keep]
                     result.informativeness = informativeness(
                         scores, threshold, flip=flip_disagreement(items, result.mirrored))
                 else:
@@ -433,23 +435,6 @@ def _items(out, label_to_category: dict[int, int], sx: float, sy: float) -> list
     scores = out["scores"].float().cpu().tolist()
     return [(label_to_category[lab], b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy, s)
             for b, lab, s in zip(boxes, labels, scores) if lab in label_to_category]
-
-
-def one_box_per_object(items: list[tuple], iou: float | None) -> list[tuple]:
-    """`items` (category_id, x1, y1, x2, y2, score) without any box that overlaps a higher-scoring one
-    by `iou` or more, whatever their classes, best first; all of them when `iou` is 0 or None."""
-    if not iou or iou <= 0 or len(items) < 2:
-        return list(items)
-    import torch
-    from torchvision.ops import box_iou
-
-    ranked = sorted(items, key=lambda it: -it[5])
-    overlap = box_iou(*(torch.tensor([it[1:5] for it in ranked], dtype=torch.float32),) * 2)
-    kept: list[int] = []
-    for i in range(len(ranked)):
-        if not kept or float(overlap[i, kept].max()) < iou:
-            kept.append(i)
-    return [ranked[i] for i in kept]
 
 
 def prelabel_steps(project, loaded: LoadedModel, image_ids: Sequence[int], label_to_category: dict[int, int],

@@ -46,3 +46,24 @@ def test_keep_refuses_a_folder_that_holds_a_project_already(tmp_path, capsys):
     assert stop.value.code == 2
     assert "exists already" in capsys.readouterr().err
     assert list((tmp_path / "file").iterdir()) == []
+
+
+def test_corrections_say_what_each_prediction_needs():
+    bench = _bench()
+    cats = {"circle": 1, "square": 2}
+    truth = [("circle", 0, 0, 10, 10), ("square", 20, 0, 30, 10), ("square", 40, 0, 50, 10)]
+    preds = [(2, (0, 0, 10, 10), 0.9), (2, (20, 0, 31, 10), 0.8), (1, (60, 60, 70, 70), 0.7)]
+    assert bench.corrections(preds, truth, cats, tight=0.95) == [
+        ("reclass", 0, 1), ("rect", 1, (20, 0, 30, 10)), ("delete", 2), ("choose",), ("draw", 2, (40, 0, 50, 10))]
+    assert bench.corrections([], truth[:2], cats, tight=0.8) == [
+        ("choose",), ("draw", 1, (0, 0, 10, 10)), ("choose",), ("draw", 2, (20, 0, 30, 10))]
+
+
+def test_the_postprocess_benchmark_wants_a_loop_project(tmp_path, capsys):
+    import pytest
+    with pytest.raises(SystemExit) as stop:
+        load_benchmark("postprocess").main([str(tmp_path)])
+    assert stop.value.code == 2 and "holds no labeler project" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        load_benchmark("postprocess").main([str(tmp_path), "--variants", "sharpen"])
+    assert "unknown variant 'sharpen'" in capsys.readouterr().err

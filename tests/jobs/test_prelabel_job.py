@@ -46,6 +46,11 @@ def test_saved_thresholds_are_the_defaults_unless_given(project):
     job.save_options(project, score_threshold=0.8, nms_iou=0.3, max_boxes=7, device="cpu")
     assert job.saved_options(project)["class_overlap_iou"] == 0
     assert job.prediction_settings(project, class_overlap_iou=0.7).class_overlap_iou == 0.7
+    assert job.prediction_settings(project).flip_fusion is False
+    job.save_options(project, score_threshold=0.8, nms_iou=0.3, max_boxes=7, device="cpu", flip_fusion=True)
+    assert job.prediction_settings(project).flip_fusion is True
+    assert job.saved_options(project)["class_overlap_iou"] == 0  # what was not given stays
+    assert job.prediction_settings(project, flip_fusion=False).flip_fusion is False
     project.set_setting(job.SETTING_OPTIONS, {"score_threshold": "high", "max_boxes": 9})
     assert job.saved_options(project) == {**job.DEFAULT_OPTIONS, "max_boxes": 9}
 
@@ -78,6 +83,8 @@ def test_plan_needs_images_and_names_the_model_in_words(project):
 
 def test_the_saved_default_is_the_predictors():
     pytest.importorskip("torch")
-    from labeler.ml.predict import CLASS_OVERLAP_IOU
+    from labeler.ml.postprocess import CLASS_OVERLAP_IOU
+    from labeler.ml.predict import PredictionSettings
 
-    assert job.DEFAULT_OPTIONS["class_overlap_iou"] == CLASS_OVERLAP_IOU
+    assert job.DEFAULT_OPTIONS["class_overlap_iou"] == CLASS_OVERLAP_IOU == PredictionSettings().class_overlap_iou
+    assert job.DEFAULT_OPTIONS["flip_fusion"] is PredictionSettings().flip_fusion is False

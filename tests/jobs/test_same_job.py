@@ -29,7 +29,7 @@ def recorded(monkeypatch):
     def fake_predict_images(project, loaded, image_ids, labels, settings=None, **_):
         calls.append({"images": list(image_ids), "labels": dict(labels), "model": loaded.key,
                       "thresholds": (settings.score_threshold, settings.nms_iou, settings.max_boxes),
-                      "across": settings.class_overlap_iou})
+                      "across": settings.class_overlap_iou, "tta": settings.flip_fusion})
         return iter(())
 
     monkeypatch.setattr(predict, "predict_images", fake_predict_images)
@@ -50,6 +50,8 @@ def test_window_and_cli_choose_the_same_run(qtbot, tmp_path, recorded, capsys):
         panel.nms_box.setValue(0.4)
         assert panel.across_box.value() == 0.5 and panel.across_box.text() == "0.50"
         panel.across_box.setValue(0.0)
+        assert not panel.tta_box.isChecked()
+        panel.tta_box.setChecked(True)
         assert panel.across_box.text() == "off"
         panel.max_box.setValue(12)
         panel.device_box.setCurrentText("cpu")
@@ -57,13 +59,16 @@ def test_window_and_cli_choose_the_same_run(qtbot, tmp_path, recorded, capsys):
         qtbot.waitUntil(lambda: not panel.is_running(), timeout=60_000)
         panel.wait()
     assert main(["prelabel", str(folder)]) == 0  # no thresholds given: the project's saved ones
-    assert "score ≥ 0.3, overlap 0.4, across classes off, at most 12 per image" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "score ≥ 0.3, overlap 0.4, across classes off, test-time flip, at most 12 per image" in said
     window, cli = recorded
     assert window == cli
     assert window["thresholds"] == (0.3, 0.4, 12) and len(window["images"]) == 2
-    assert window["across"] == 0
+    assert window["across"] == 0 and window["tta"] is True
     assert main(["prelabel", str(folder), "--score", "0.9"]) == 0  # the command line still wins
     assert recorded[-1]["thresholds"] == (0.9, 0.4, 12)
     assert main(["prelabel", str(folder), "--class-overlap", "0.6"]) == 0
     assert recorded[-1]["across"] == 0.6
     assert "across classes 0.6," in capsys.readouterr().err
+    assert main(["prelabel", str(folder), "--no-tta"]) == 0
+    assert recorded[-1]["tta"] is False and "flip" not in capsys.readouterr().err

@@ -271,23 +271,9 @@ def test_informativeness_counts_outputs_below_the_stored_threshold(project, tiny
     assert flipped[0].mirrored is not None and all(it[5] >= cut for it in flipped[0].mirrored)
 
 
-def test_one_box_per_object_keeps_the_best_class_on_each_object():
-    items = [
-        (1, 0, 0, 10, 10, 0.6),    # second best on the first object: dropped (IoU 0.82 with the 0.9)
-        (2, 0, 0, 10, 11, 0.9),
-        (3, 30, 30, 40, 40, 0.4),  # alone: kept
-        (1, 5, 0, 15, 10, 0.8),    # IoU 0.33 with the 0.9: a neighbour, kept
-    ]
-    assert one_box_per_object(items, 0.5) == [items[1], items[3], items[2]]
-    assert one_box_per_object(items, 0.2) == [items[1], items[2]]
-    assert one_box_per_object(items, 0.0) == items
-    assert one_box_per_object(items, None) == items
-    assert one_box_per_object(items[:1], 0.5) == items[:1]
-
-
 def test_by_default_no_two_stored_boxes_sit_on_one_object(project, tiny):
     from labeler.core.geometry import iou
-    from labeler.ml.predict import CLASS_OVERLAP_IOU
+    from labeler.ml.postprocess import CLASS_OVERLAP_IOU
 
     model, path = tiny
     loaded = load_model(ModelChoice.checkpoint(path), device="cpu")
@@ -305,3 +291,23 @@ def test_by_default_no_two_stored_boxes_sit_on_one_object(project, tiny):
     names = {c.id: c.name for c in project.categories()}
     expected = one_box_per_object(apart.items, CLASS_OVERLAP_IOU)
     assert_same(boxes, [(names[c], *rest) for c, *rest in expected])
+
+
+def test_the_flip_test_stores_each_box_fused_with_its_mirrored_twin(project, tiny):
+    from labeler.ml.postprocess import fuse_flipped
+
+    model, path = tiny
+    loaded = load_model(ModelChoice.checkpoint(path), device="cpu")
+    labels = class_map.label_to_category(
+        project, loaded.label_names, class_map.effective_map(project, loaded.key, loaded.label_names))
+    a = project.image_by_path("a.jpg")
+    settings = dict(SETTINGS, score_threshold=0.0)  # class_overlap_iou 0
+    [plain] = predict_images(project, loaded, [a.id], labels, PredictionSettings(**settings, flip=True), write=False)
+    [fused] = predict_images(project, loaded, [a.id], labels, PredictionSettings(**settings, flip_fusion=True))
+    # nothing filtered (score 0, no suppression): the plain run's mirrored boxes are the twins as they come
+    expected = fuse_flipped(plain.items, plain.mirrored)
+    assert len(expected) == len(plain.items) > 0
+    assert any(e[5] != p[5] for e, p in zip(expected, sorted(plain.items, key=lambda it: -it[5])))
+    names = {c.id: c.name for c in project.categories()}
+    assert_same(stored(project, a.id), [(names[c], *rest) for c, *rest in expected
+                                        if rest[2] - rest[0] >= MIN_BOX_SIZE and rest[3] - rest[1] >= MIN_BOX_SIZE])

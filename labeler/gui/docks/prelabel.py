@@ -15,8 +15,8 @@ import time
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                               QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLabel, QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from labeler.core import runs
 from labeler.core.store import Project
@@ -106,6 +106,10 @@ class PrelabelPanel(QWidget):
         self.across_box.setValue(options["class_overlap_iou"])
         self.across_box.setToolTip("A box overlapping a higher-scoring box of another class by more than this (IoU) "
                                    "is dropped: one object, one box (off: each class's boxes are kept apart)")
+        self.tta_box = QCheckBox("Flip test (twice the time)")
+        self.tta_box.setChecked(options["flip_fusion"])
+        self.tta_box.setToolTip("Run each image mirrored too and average each box with its twin: tighter boxes and "
+                                "fewer false ones, at twice the model's work")
         self.max_box = QSpinBox(minimum=1, maximum=1000)
         self.max_box.setValue(options["max_boxes"])
         self.device_box = QComboBox()
@@ -143,6 +147,7 @@ class PrelabelPanel(QWidget):
         form.addRow("Score threshold", self.score_box)
         form.addRow("NMS IoU", self.nms_box)
         form.addRow("Across classes", self.across_box)
+        form.addRow(self.tta_box)
         form.addRow("Max boxes per image", self.max_box)
         form.addRow("Device", self.device_box)
         form.addRow("Run on", self.scope_box)
@@ -161,6 +166,7 @@ class PrelabelPanel(QWidget):
         for box in (self.score_box, self.nms_box, self.across_box):
             box.valueChanged.connect(self._save_options)
         self.max_box.valueChanged.connect(self._save_options)
+        self.tta_box.toggled.connect(self._save_options)
         self.device_box.currentTextChanged.connect(self._save_options)
         signals.runs_changed.connect(lambda _ids: self.reload_models())
         signals.settings_changed.connect(self._on_signals_settings_changed)
@@ -284,13 +290,13 @@ class PrelabelPanel(QWidget):
     # ------------------------------------------------------------------ runs
     def _save_options(self, *_):
         job.save_options(self.project, score_threshold=self.score_box.value(), nms_iou=self.nms_box.value(),
-                         class_overlap_iou=self.across_box.value(), max_boxes=self.max_box.value(),
-                         device=self.device_box.currentText())
+                         class_overlap_iou=self.across_box.value(), flip_fusion=self.tta_box.isChecked(),
+                         max_boxes=self.max_box.value(), device=self.device_box.currentText())
 
     def settings(self) -> PredictionSettings:
         return job.prediction_settings(self.project, score_threshold=self.score_box.value(),
                                        nms_iou=self.nms_box.value(), class_overlap_iou=self.across_box.value(),
-                                       max_boxes=self.max_box.value())
+                                       flip_fusion=self.tta_box.isChecked(), max_boxes=self.max_box.value())
 
     def is_running(self) -> bool:
         return self._thread is not None
