@@ -22,6 +22,17 @@ from labeler.ml.models import ARCHITECTURES, DEFAULT_ARCHITECTURE
 ROUND = 32
 
 
+def _share(text: str) -> float:
+    """A score or an IoU: a number from 0 to 1 (argparse turns the ValueError into a clear message)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
 def _choose_model(args, project):
     from labeler.ml.predict import ModelChoice, default_model_choice
 
@@ -214,11 +225,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--checkpoint", metavar="PATH", help="a checkpoint written by `labeler train` (.pth + .json)")
     p.add_argument("--weights", metavar="PATH",
                    help="torchvision's own state-dict file for --model, instead of the downloaded one")
-    p.add_argument("--score", type=float, default=None,
+    p.add_argument("--score", type=_share, default=None,
                    help="keep boxes scoring at least this (default: the project's saved threshold, else 0.5)")
-    p.add_argument("--nms-iou", type=float, default=None,
+    p.add_argument("--nms-iou", type=_share, default=None,
                    help="overlap above which boxes of a class merge (default: the project's, else 0.5)")
-    p.add_argument("--class-overlap", type=float, default=None, metavar="IOU",
+    p.add_argument("--class-overlap", type=_share, default=None, metavar="IOU",
                    help="a box overlapping a higher-scoring box of another class by this much is dropped, one "
                         "object getting one box (default: the project's, else 0.5; 0: off, each class on its own)")
     tta = p.add_mutually_exclusive_group()

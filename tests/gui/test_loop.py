@@ -1,6 +1,8 @@
 """The loop in the window: active seconds, the Review order and "Next image to review", the
 Progress panel, and edits counted through the undo stack."""
 
+import dataclasses
+
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
@@ -111,6 +113,16 @@ def test_edits_through_the_undo_stack_count_and_progress_shows_the_round(qtbot, 
     assert "Progress" in window.docks
     (line,) = [x for x in window.review_loop.progress.timeline.series()]
     assert line.count() == 1 and line.at(0).y() == 1.0  # one image reviewed so far
+    # the legend wraps in a narrow dock: a label of its own, each entry in its series' colour
+    panel = window.review_loop.progress
+    assert not panel.chart.legend().isVisible()
+    legend = panel.legend.text()
+    bars = next(x for x in panel.chart.series() if not hasattr(x, "points"))
+    for bar in bars.barSets():
+        assert f'color:{bar.color().name()}">&#9632;</span>&nbsp;{bar.label()}' in legend
+    assert "corrections&nbsp;/&nbsp;image" in legend and "(left axis)" in legend
+    panel.show_progress(dataclasses.replace(progress, rounds=[]))
+    assert panel.legend.text() == ""  # no round, no chart: no legend
 
 
 def test_pace_text_estimates_the_time_left(tmp_path):

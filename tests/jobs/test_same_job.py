@@ -72,3 +72,14 @@ def test_window_and_cli_choose_the_same_run(qtbot, tmp_path, recorded, capsys):
     assert "across classes 0.6," in capsys.readouterr().err
     assert main(["prelabel", str(folder), "--no-tta"]) == 0
     assert recorded[-1]["tta"] is False and "flip" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag,value", [("--class-overlap", "1.5"), ("--score", "-0.1"), ("--nms-iou", "x")])
+def test_a_threshold_out_of_range_is_refused_with_its_reason(tmp_path, capsys, flag, value):
+    folder = make_folder(tmp_path / "photos")
+    with pytest.raises(SystemExit) as stop:
+        main(["prelabel", str(folder), flag, value])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and ("not between 0 and 1" in err or "is not a number" in err)
+    assert not (folder / ".labeler").exists()  # refused before anything was opened

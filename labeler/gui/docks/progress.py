@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QDateTimeAxis, QLineSeries,
                               QValueAxis)
 from PySide6.QtCore import QDateTime, QMargins, Qt, QTimer
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QFont, QPainter
 from PySide6.QtWidgets import (QFrame, QHeaderView, QLabel, QPushButton, QScrollArea, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -74,7 +74,12 @@ class ProgressPanel(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.chart = QChart()
         self.chart.setMargins(QMargins(2, 2, 2, 2))
-        self.chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        # the chart's own legend keeps its entries on one row, elided to "a…" in a dock 300 px wide: a
+        # label beside it wraps them instead, and says which axis each kind of mark reads on
+        self.chart.legend().hide()
+        self.legend = QLabel("")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.chart_view = QChartView(self.chart)
         self.chart_view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.chart_view.setMinimumHeight(150)  # with the tabs beside it, fits a 1024 x 700 window
@@ -92,6 +97,7 @@ class ProgressPanel(QWidget):
         layout = QVBoxLayout(content)
         layout.addWidget(self.summary)
         layout.addWidget(self.chart_view, 2)
+        layout.addWidget(self.legend)
         layout.addWidget(self.timeline_view, 1)
         layout.addWidget(self.table)
         layout.addWidget(refresh, 0, Qt.AlignmentFlag.AlignRight)
@@ -184,10 +190,14 @@ class ProgressPanel(QWidget):
         chart.removeAllSeries()
         for axis in chart.axes():
             chart.removeAxis(axis)
+        self.legend.setText("")
         if not progress.rounds:
             return
+        small = QFont(self.font())
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
         x = QBarCategoryAxis()
         x.append([r.model for r in progress.rounds])
+        x.setLabelsFont(small)
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         shares = QBarSeries()
         for label, attr in (("accepted", "acceptance_rate"), ("precision", "precision"), ("recall", "recall"),
@@ -197,12 +207,17 @@ class ProgressPanel(QWidget):
             shares.append(bar)
         right = QValueAxis()
         right.setRange(0, 1)
+        right.setTickCount(3)
+        right.setLabelFormat("%.1f")
+        right.setLabelsFont(small)
         chart.addSeries(shares)
         chart.addAxis(right, Qt.AlignmentFlag.AlignRight)
         shares.attachAxis(x)
         shares.attachAxis(right)
         left = QValueAxis()
-        left.setTitleText("per image")
+        left.setTickCount(3)
+        left.setLabelFormat("%.1f")
+        left.setLabelsFont(small)
         chart.addAxis(left, Qt.AlignmentFlag.AlignLeft)
         top = 1.0
         for label, attr in (("corrections / image", "corrections_per_image"), ("actions / image", "actions_per_image")):
@@ -218,3 +233,15 @@ class ProgressPanel(QWidget):
             line.attachAxis(x)
             line.attachAxis(left)
         left.setRange(0, top * 1.1)
+        self.legend.setText(legend_html([(b.label(), b.color().name()) for b in shares.barSets()],
+                                        [(line.name(), line.color().name()) for line in chart.series()
+                                         if isinstance(line, QLineSeries)]))
+
+
+def legend_html(bars: list[tuple[str, str]], lines: list[tuple[str, str]]) -> str:
+    """The per-round chart's legend as wrapping rich text: (name, colour) for bars and for lines."""
+    def entries(items, mark):
+        return " ".join(f'<span style="color:{colour}">{mark}</span>&nbsp;{name.replace(" ", "&nbsp;")}'
+                        for name, colour in items)
+    return (f"<small>Bars, share (right axis): {entries(bars, '&#9632;')}<br>"
+            f"Lines, per image (left axis): {entries(lines, '&#9679;')}</small>")
