@@ -235,7 +235,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     tta = p.add_mutually_exclusive_group()
     tta.add_argument("--tta", action="store_true", default=None,
                      help="test-time flip: each image also runs mirrored and each box is averaged with its twin "
-                          "(tighter boxes, fewer false ones; twice the model's work). Default: the project's, else off")
+                          "(twice the model's work; it helps some models and not others). Default: the project's, "
+                          "else off")
     tta.add_argument("--no-tta", dest="tta", action="store_false", help="no test-time flip, whatever the project says")
     p.add_argument("--max-boxes", type=int, default=None,
                    help="at most this many boxes per image (default: the project's, else 100)")

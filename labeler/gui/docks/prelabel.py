@@ -108,8 +108,9 @@ class PrelabelPanel(QWidget):
                                    "is dropped: one object, one box (off: each class's boxes are kept apart)")
         self.tta_box = QCheckBox("Flip test (twice the time)")
         self.tta_box.setChecked(options["flip_fusion"])
-        self.tta_box.setToolTip("Run each image mirrored too and average each box with its twin: tighter boxes and "
-                                "fewer false ones, at twice the model's work")
+        self.tta_box.setToolTip("Run each image mirrored too and average each box with its twin; a box the mirror "
+                                "does not confirm loses half its score. Twice the model's work; it helps some "
+                                "models and not others, so compare on a few images before a big run")
         self.max_box = QSpinBox(minimum=1, maximum=1000)
         self.max_box.setValue(options["max_boxes"])
         self.device_box = QComboBox()
