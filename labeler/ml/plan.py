@@ -65,7 +65,7 @@ class TrainSettings:
     repeat: int | None = None  # passes over the images per epoch; None: enough for EPOCH_IMAGES samples
     min_size: int | None = None  # None: the architecture's input size
     max_size: int | None = None
-    amp: bool = True  # mixed precision (CUDA only)
+    amp: bool = True  # mixed precision: float16 on CUDA, bfloat16 on a CPU that computes it natively
     ema: bool | None = None  # validate and keep an exponential moving average of the weights; None: the default
     tail: float | None = None  # average the weights over the schedule after this share (0..1, 0 off); None: default
     mosaic_until: float | None = None  # with mosaic: the share of the schedule it lasts (0 < x <= 1); None: default
@@ -217,8 +217,22 @@ def plan(project, settings: TrainSettings, n_train: int, device, classes=None) -
         raise TrainingError("Choose one weight average: the moving average (ema) or the tail average, not both")
     return Plan(arch_name, start, weights, str(device), batch, float(lr), epochs, minutes, repeat,
                 int(settings.min_size or arch.min_size), int(settings.max_size or arch.max_size), int(workers),
-                bool(settings.amp and device.type == "cuda"), tuple(settings.augment),
+                _amp(settings.amp, device), tuple(settings.augment),
                 ema, tail, anchors, mosaic_until=_mosaic_until(settings.mosaic_until))
+
+
+def _amp(asked: bool, device) -> bool:
+    """Mixed precision where it pays: float16 autocast on CUDA; on a CPU, bfloat16 for the model's
+    convolutions and MLP (labeler.ml.precision) only where the CPU computes bfloat16 in hardware."""
+    if not asked:
+        return False
+    if device.type == "cuda":
+        return True
+    if device.type == "cpu":
+        from .precision import native_cpu_bf16
+
+        return native_cpu_bf16()
+    return False
 
 
 def _share(value, default: float, fits, rule: str) -> float:

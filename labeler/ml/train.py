@@ -161,6 +161,10 @@ class _Run:
                 raise TrainingError(str(exc)) from None
         if plan_.start == "coco":
             recipe.freeze_batchnorm(model.backbone)  # a batch of 4-8 images cannot re-estimate COCO's statistics
+        if plan_.amp and device.type == "cpu":
+            from .precision import train_cpu_bf16
+
+            train_cpu_bf16(model)  # bfloat16 convolutions while training; see labeler.ml.precision
         # channels-last convolutions: ~8 % faster training steps on this CPU (and the layout tensor
         # cores want on CUDA); checkpoints are written contiguous, as any loader expects
         return model.to(device).to(memory_format=torch.channels_last)
@@ -244,7 +248,8 @@ class _Run:
         warmup = max(1, min(100, (steps.total or 10 ** 9) // 10, iters * 3))
         ddp_model = distributed.wrap(model, self.dist, device)
         optimizer = recipe.optimizer(model, plan_.lr, device.type)
-        scaler = torch.amp.GradScaler("cuda", enabled=plan_.amp)
+        cuda_amp = plan_.amp and device.type == "cuda"  # a CPU's bfloat16 is inside the model (precision.py)
+        scaler = torch.amp.GradScaler("cuda", enabled=cuda_amp)
         self.average = (recipe.WeightAverage(model) if plan_.ema else
                         recipe.TailAverage(plan_.tail) if plan_.tail else None)
         train_sizes = _train_sizes(plan_) if "scale" in plan_.augment else ((plan_.min_size,), plan_.max_size)
@@ -272,7 +277,7 @@ class _Run:
                 lr = recipe.lr_at(plan_.lr, step, warmup, frac)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                with torch.autocast(device.type, enabled=plan_.amp):
+                with torch.autocast(device.type, enabled=cuda_amp):
                     parts = ddp_model(images, targets)
                 loss = sum(parts.values())
                 loss_value = float(loss.detach())

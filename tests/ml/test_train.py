@@ -13,6 +13,7 @@ from labeler.ml import train as train_mod  # noqa: E402
 from labeler.ml.checkpoint import load_checkpoint  # noqa: E402
 from labeler.ml.dataset import AUGMENTATIONS  # noqa: E402
 from labeler.ml.models import build_model  # noqa: E402
+from labeler.ml.precision import native_cpu_bf16  # noqa: E402
 from labeler.ml.train import (EpochEvent, IterationEvent, RunStarted, TrainDone, TrainingError, train,  # noqa: E402
                               use_for_prelabeling)
 
@@ -174,7 +175,9 @@ def test_plan_defaults_suit_the_device(tmp_path):
     with Project.open(root) as p:
         plan = train_mod.plan(p, train_mod.TrainSettings(), n_train=32, device=torch.device("cpu"))
         assert plan.architecture == "fasterrcnn_small_fpn" and plan.start == "scratch"
-        assert plan.minutes == 10 and plan.epochs is None and plan.workers == 0 and not plan.amp
+        assert plan.minutes == 10 and plan.epochs is None and plan.workers == 0
+        # bfloat16 where the CPU computes it natively (labeler.ml.precision), float32 elsewhere
+        assert plan.amp is native_cpu_bf16()
         assert plan.repeat * 32 >= train_mod.EPOCH_IMAGES
         gpu = train_mod.plan(p, train_mod.TrainSettings(), n_train=32, device=torch.device("cuda"))
         assert gpu.epochs and gpu.minutes is None and gpu.amp
