@@ -17,6 +17,9 @@ would hand the user at each whole minute (the best by validation mAP so far) is 
 held-out scenes with pycocotools (labeler.ml.evaluate.coco_map). Minutes before the first epoch
 ends score 0. Resolution is one epoch (EPOCH_IMAGES samples), so a minute uses the last epoch done by then;
 the last mark scores what the run hands over (its last epoch may end a little after the budget).
+The same run is also scored as if it had kept its checkpoint by each of ALT_RULES (best validation
+mAP@0.5, Ultralytics' fitness 0.1 mAP@0.5 + 0.9 mAP@[.5:.95], the last epoch): the choice does not
+change training, so one run measures the choice of checkpoint; --table prints each rule's table too.
 
 YOLO (--yolo-python PATH, an interpreter with ultralytics installed; never a labeler dependency):
 the same labeled scenes exported with labeler's YOLO exporter (same train/val split), `yolov8n.yaml`
@@ -187,31 +190,59 @@ def score_labeler_checkpoint(path: Path, held: list[dict], classes: tuple[str, .
                                  for b, s, lab in preds])
 
 
+#: other rules a run could keep its checkpoint by, followed on the same run (the choice does not change
+#: training) and scored beside labeler's own, to measure the choice of checkpoint: each gives a sort key
+#: of an epoch's (epoch, val mAP@0.5, val mAP@[.5:.95]); the highest key so far is kept (later wins ties)
+ALT_RULES = {
+    "val mAP@0.5": lambda epoch, m50, m: (m50, epoch),
+    "val fitness": lambda epoch, m50, m: (0.1 * m50 + 0.9 * m, epoch),  # Ultralytics' best.pt: 0.1 mAP50 + 0.9 mAP
+    "last epoch": lambda epoch, m50, m: (epoch,),
+}
+
+
 def run_labeler(project_dir: Path, held: list[dict], classes, minutes: float, seed: int, keep: Path,
-                overrides: dict | None = None) -> list[tuple]:
+                overrides: dict | None = None, alt_rules: bool = False) -> list[tuple] | tuple[list[tuple], dict]:
     """Train with labeler's defaults (or them with `overrides`, to measure a lever);
-    [(minute, mAP@0.5, mAP)] for each whole minute (and the end)."""
+    [(minute, mAP@0.5, mAP)] for each whole minute (and the end) of the checkpoint labeler keeps.
+    With `alt_rules`, also {rule: curve} of the checkpoint each of ALT_RULES would have kept."""
     from labeler.ml.checkpoint import meta_path
     from labeler.ml.train import EpochEvent, TrainDone, TrainSettings, train
 
     keep.mkdir(parents=True, exist_ok=True)
     epochs = []  # (elapsed_s, copy of the best checkpoint so far)
     best = None
+    alt = {name: (None, None, []) for name in ALT_RULES}  # name: (best key, its copy, [(elapsed_s, copy)])
+
+    def copy_of(event) -> Path:
+        dst = keep / f"epoch-{event.epoch}.pth"
+        if not dst.exists():
+            src = project.root / event.checkpoint
+            shutil.copy2(src, dst)
+            if meta_path(src).exists():  # the checkpoint's classes and architecture
+                shutil.copy2(meta_path(src), meta_path(dst))
+        return dst
+
     with Project.open(project_dir) as project:
         for event in train(project, TrainSettings(minutes=minutes, seed=seed, **(overrides or {}))):
             if isinstance(event, EpochEvent):
                 if event.is_best or best is None:
-                    best = keep / f"epoch-{event.epoch}.pth"
-                    src = project.root / event.checkpoint
-                    shutil.copy2(src, best)
-                    if meta_path(src).exists():  # the checkpoint's classes and architecture
-                        shutil.copy2(meta_path(src), meta_path(best))
+                    best = copy_of(event)
                 epochs.append((event.elapsed_s, best))
+                for name, rule in (ALT_RULES.items() if alt_rules else ()):
+                    key, path, marks = alt[name]
+                    new_key = rule(event.epoch, event.map50, event.map)
+                    if key is None or new_key >= key:
+                        key, path = new_key, copy_of(event)
+                    alt[name] = (key, path, marks + [(event.elapsed_s, path)])
                 print(f"  seed {seed}: epoch {event.epoch} at {event.elapsed_s / 60:.2f} min, "
                       f"val mAP@0.5 {event.map50:.3f}{' (best)' if event.is_best else ''}", flush=True)
             elif isinstance(event, TrainDone):
                 print(f"  seed {seed}: {event.message}", flush=True)
-    return _curve(epochs, minutes, lambda p: score_labeler_checkpoint(p, held, classes))
+    scorer = lambda p: score_labeler_checkpoint(p, held, classes)  # noqa: E731
+    curve = _curve(epochs, minutes, scorer)
+    if not alt_rules:
+        return curve
+    return curve, {name: _curve(marks, minutes, scorer) for name, (_k, _p, marks) in alt.items()}
 
 
 def _marks(minutes: float) -> list[float]:
@@ -372,11 +403,17 @@ def table_from(paths: list[str]) -> int:
         for t, rs in of.items():
             for r in rs:
                 print(f"{domain} {t} seed {r['seed']}: " + _curve_text([tuple(x) for x in r["curve"]]))
+                for name, other in r.get("alt_curves", {}).items():
+                    print(f"    had it kept by {name}: " + _curve_text([tuple(x) for x in other]))
         if of["labeler"]:
             print(f"{domain}: labeler seeds {[r['seed'] for r in of['labeler']]}, "
                   f"YOLOv8n seeds {[r['seed'] for r in of['yolov8n']]}")
             print_table(domain, summarise([r["curve"] for r in of["labeler"]]),
                         summarise([r["curve"] for r in of["yolov8n"]]) if of["yolov8n"] else None)
+            alt_names = [n for n in ALT_RULES if all(n in r.get("alt_curves", {}) for r in of["labeler"])]
+            for name in alt_names:  # the same runs, had they kept their checkpoint by another rule
+                print(f"  kept by {name}:")
+                print_table(domain, summarise([r["alt_curves"][name] for r in of["labeler"]]), None)
     return 0
 
 
@@ -432,11 +469,15 @@ def main(argv=None) -> int:
                 print(f"{domain}, seed {seed}: project {project_dir} ({N_TRAIN} train / {N_VAL} val), "
                       f"{N_HELD_OUT} held-out scenes with {n_boxes} boxes", flush=True)
                 if not args.skip_labeler:
-                    ours.append(run_labeler(project_dir, held, classes, args.minutes, seed,
-                                            folder / "labeler-checkpoints", args.settings))
-                    print(f"  held out, labeler seed {seed}: " + _curve_text(ours[-1]), flush=True)  # as soon as known
+                    curve, alt = run_labeler(project_dir, held, classes, args.minutes, seed,
+                                             folder / "labeler-checkpoints", args.settings, alt_rules=True)
+                    ours.append(curve)
+                    print(f"  held out, labeler seed {seed}: " + _curve_text(curve), flush=True)  # as soon as known
+                    for name, other in alt.items():
+                        print(f"    had it kept by {name}: " + _curve_text(other), flush=True)
                     save_run(args.save, trainer="labeler", domain=domain, seed=seed, minutes=args.minutes,
-                             settings=args.settings, commit=commit, threads=torch.get_num_threads(), curve=ours[-1])
+                             settings=args.settings, commit=commit, threads=torch.get_num_threads(), curve=curve,
+                             alt_curves=alt)
                 if args.yolo_python:
                     yolo.append(run_yolo(args.yolo_python, project_dir, held, classes, args.minutes, seed,
                                          folder / "yolo", yolo_threads))

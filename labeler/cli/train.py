@@ -71,7 +71,7 @@ def cmd_train(args) -> int:
                              start=getattr(args, "start"), device=args.device, batch_size=args.batch_size,
                              lr=args.lr, val_fraction=args.val_fraction, seed=args.seed, workers=args.workers,
                              repeat=args.repeat, min_size=args.size, **augment, anchors=args.anchors,
-                             max_size=round(args.size * 1.4) if args.size else None)
+                             max_size=round(args.size * 1.4) if args.size else None, amp=not args.no_amp)
     # one writer per project: the other ranks only read (they receive the label snapshot anyway)
     project = open_project(args, readonly=not main, create=False)
     if main:  # what it will learn from, and a warning (not a refusal) when that is little
@@ -200,6 +200,9 @@ def register(subparsers) -> None:
     p.add_argument("--anchors", choices=("fitted", "fixed"),
                    help="the small model's anchor sizes from scratch: fitted to the training boxes or the fixed "
                    "16-168 px (default: " + DEFAULT_ANCHORS + "); a checkpoint keeps its own, COCO models theirs")
+    p.add_argument("--no-amp", action="store_true",
+                   help="train in float32 throughout (default: mixed precision, float16 on CUDA and bfloat16 on a "
+                   "CPU with bfloat16 instructions, AVX512-BF16 or AMX; other CPUs train in float32 anyway)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, metavar="N", help="data loading processes (default: 0 on a CPU)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the epoch lines")

@@ -90,6 +90,19 @@ def test_augment_option_chooses_the_augmentations_and_names_unknown_ones(tmp_pat
         assert len(p.runs()) == 3  # nothing started
 
 
+def test_no_amp_trains_in_float32_and_the_run_records_it(tmp_path, monkeypatch):
+    from labeler.ml import precision
+
+    monkeypatch.setattr(precision, "native_cpu_bf16", lambda: True)  # as on a CPU with AVX512-BF16
+    root = make_project(tmp_path / "p", n_images=4)
+    assert main(["train", str(root), "--epochs", "1", *TINY]) == 0
+    assert main(["train", str(root), "--epochs", "1", "--no-amp", *TINY]) == 0
+    with Project.open(root, readonly=True) as p:
+        runs = p.runs()
+    assert [r["settings"]["amp"] for r in runs] == [True, False]
+    assert [r["settings"]["resolved"]["amp"] for r in runs] == [True, False]
+
+
 def test_ctrl_c_stops_like_stop_and_keeps_the_best_checkpoint(tmp_path, capsys, monkeypatch):
     import labeler.ml.train as train_mod
 

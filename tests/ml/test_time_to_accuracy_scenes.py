@@ -79,3 +79,23 @@ def test_skip_labeler_needs_a_yolo_interpreter(monkeypatch, capsys):
         bench.main(["--skip-labeler", "--minutes", "1"])
     assert exc.value.code == 2
     assert "--skip-labeler needs --yolo-python" in capsys.readouterr().err
+
+
+def test_other_checkpoint_rules_are_tabled_beside_labelers_own(tmp_path, monkeypatch, capsys):
+    bench = _bench(monkeypatch)
+    rules = bench.ALT_RULES
+    # (epoch, val mAP@0.5, val mAP): the fitness rule weighs the strict IoUs; a tie goes to the later epoch
+    assert rules["val fitness"](2, 0.90, 0.70) > rules["val fitness"](1, 0.95, 0.60)
+    assert rules["val mAP@0.5"](3, 0.9, 0.5) > rules["val mAP@0.5"](2, 0.9, 0.6)
+    assert rules["last epoch"](4, 0.1, 0.1) > rules["last epoch"](3, 0.9, 0.9)
+    runs = tmp_path / "runs.jsonl"
+    for seed, end in ((0, 0.9), (1, 0.8)):
+        bench.save_run(runs, trainer="labeler", domain="hard", seed=seed, minutes=2.0, settings={}, commit="abc",
+                       curve=[(1.0, 0.5, 0.3), (2.0, end, 0.6)],
+                       alt_curves={"last epoch": [(1.0, 0.5, 0.3), (2.0, end + 0.05, 0.65)]})
+    assert bench.main(["--table", str(runs)]) == 0
+    out = capsys.readouterr().out
+    assert "had it kept by last epoch: 1 min 0.500/0.300, 2 min 0.950/0.650" in out
+    kept = out[out.index("\n  kept by last epoch:"):]
+    row = next(line for line in kept.splitlines() if line.strip().startswith("2.0 |"))
+    assert "0.900/0.650" in row and "0.850/0.650" in row  # the other rule's mean and worst
