@@ -113,6 +113,8 @@ class _Run:
         self.run_id: int | None = None
         self.best_path: Path | None = None
         self.best_map50: float | None = None
+        self.best_fitness: float | None = None  # evaluate.fitness of the kept checkpoint
+        self.best_text = ""
         self.epoch_records: list[dict] = []
 
     # -------------------------------------------------------------------------------- setup
@@ -236,6 +238,8 @@ class _Run:
 
         rng = random.Random(self.settings.seed * 7919 + self.dist.rank)
         train_data = DetectionData(train_s, max_side=int(plan_.max_size * 1.25))
+        self.trained_norms = recipe.trained_batchnorms(model)  # frozen ones (COCO starts) keep their statistics
+        self.norm_images = _norm_images(train_data, plan_.batch_size) if self.trained_norms and self.dist.is_main else []
         val_data = DetectionData(val_s, max_side=plan_.max_size)
         sampler = GroupedBatches(train_data, plan_.batch_size, turns="rot90" in plan_.augment, repeat=plan_.repeat,
                                  rank=self.dist.rank, world_size=self.dist.world_size)
@@ -326,7 +330,7 @@ class _Run:
             if plan_.epochs and epoch >= plan_.epochs:
                 reason = f"Finished {plan_.epochs} epochs."
                 break
-        best = f" Best validation mAP@0.5: {self.best_map50:.3f} ({self.best_path})." if self.best_path else ""
+        best = f" Best checkpoint: {self.best_text} ({self.best_path})." if self.best_path else ""
         self._finish("stopped" if stopped else "finished", reason + best)  # the stored message names the best
         return TrainDone(self.run_id, str(self.best_path) if self.best_path else None, self.best_map50,
                          epoch, stopped, reason)
@@ -335,8 +339,10 @@ class _Run:
         """Validate, write the epoch's checkpoint (and best.pth when it is the best), record it (rank 0)."""
         if not self.dist.is_main:
             return None
-        from .evaluate import coco_map, predict_for_eval
+        from .evaluate import coco_map, fitness, predict_for_eval
 
+        recipe.precise_batchnorm(model, self.trained_norms,
+                                 [[p.to(device).float().div(255.0) for p in group] for group in self.norm_images])
         model.eval()
         truth, images = [], []
         for i in range(len(val_data)):
@@ -345,7 +351,8 @@ class _Run:
             truth.append((pixels.shape[-1], pixels.shape[-2], boxes, labels))
         detections = predict_for_eval(model, images, device, plan_.amp)
         map50, map_ = coco_map(truth, detections, len(model.roi_heads.box_predictor.cls_score.weight) - 1)
-        is_best = self.best_map50 is None or map50 > self.best_map50
+        score = fitness(map50, map_)
+        is_best = self.best_fitness is None or score > self.best_fitness
         metrics = {"map50": map50, "map": map_, "losses": losses}
         meta = {**self.meta_base, "epoch": epoch, "metrics": metrics}
         state = {k: v.contiguous() for k, v in model.state_dict().items()}
@@ -355,7 +362,8 @@ class _Run:
             for p in (previous, previous.with_suffix(".json")):
                 p.unlink(missing_ok=True)
         if is_best:
-            self.best_map50 = map50
+            self.best_map50, self.best_fitness = map50, score
+            self.best_text = f"epoch {epoch}, validation mAP@0.5 {map50:.3f}, mAP@[.5:.95] {map_:.3f}"
             self.best_path = save_checkpoint(self.run_dir / "best.pth", state, meta)
         now = time.perf_counter()
         record = {"epoch": epoch, **{k: round(v, 6) for k, v in losses.items()}, "map50": map50, "map": map_,
@@ -372,6 +380,20 @@ def _train_sizes(plan_: Plan) -> tuple[tuple[int, ...], int]:
     lo, hi = int(plan_.min_size * 0.75), int(plan_.min_size * 1.25)
     step = max(1, plan_.min_size // 10)
     return tuple(range(lo, hi + 1, step)), int(plan_.max_size * 1.25)
+
+
+NORM_IMAGES = 16  # training images the batch-norm statistics are recomputed from before each validation
+
+
+def _norm_images(data: DetectionData, batch_size: int) -> list[list]:
+    """Up to NORM_IMAGES training images, un-augmented, spread evenly over the training set, in batches of
+    `batch_size` of like aspect (as training groups them, so padding stays small): recipe.precise_batchnorm's
+    input. ~0.1 s per epoch of the small model on 2 CPU cores."""
+    n = min(len(data), NORM_IMAGES)
+    picked = sorted({round(k * (len(data) - 1) / max(1, n - 1)) for k in range(n)})
+    pixels = sorted((data.load(i)[0] for i in picked), key=lambda p: p.shape[-1] / p.shape[-2])
+    size = max(1, batch_size)
+    return [pixels[k:k + size] for k in range(0, len(pixels), size)]
 
 
 def _minutes(m: float) -> str:

@@ -105,3 +105,51 @@ def test_a_mosaic_end_outside_the_schedule_is_refused_in_words(bad):
     with pytest.raises(TrainingError, match="Mosaic's end must be a share of the schedule"):
         _mosaic_until(bad)
     assert _mosaic_until(None) == DEFAULT_MOSAIC_UNTIL and _mosaic_until(1) == 1.0
+
+
+def _small_detector():
+    torch = pytest.importorskip("torch")
+    from labeler.ml.models import build_model
+
+    torch.manual_seed(0)
+    return build_model("fasterrcnn_small_fpn", 3, min_size=64, max_size=64)
+
+
+def test_precise_batchnorm_averages_the_statistics_of_the_given_images_and_puts_the_rest_back():
+    torch = pytest.importorskip("torch")
+    from labeler.ml import recipe
+
+    model = _small_detector()
+    names = recipe.trained_batchnorms(model)
+    assert "stem.0.1" in names and len(names) == 9  # each of the small backbone's nine convolutions has one
+    model.train()
+    images = [[torch.rand(3, 64, 64) for _ in range(2)], [torch.rand(3, 64, 64) * 0.5 for _ in range(2)]]
+    norm = model.backbone.stem[0][1]
+    norm.running_mean.fill_(7.0)  # what training's moving average left
+    recipe.precise_batchnorm(model, names, images)
+    assert model.training and norm.training and norm.momentum == 0.1
+    # the first norm's statistics: the mean over the two batches of each batch's per-channel mean
+    conv = model.backbone.stem[0][0]
+    with torch.no_grad():
+        means = [conv(model.transform(batch)[0].tensors).mean(dim=(0, 2, 3)) for batch in images]
+    assert torch.allclose(norm.running_mean, (means[0] + means[1]) / 2, atol=1e-5)
+    assert int(norm.num_batches_tracked) == 2
+
+
+def test_precise_batchnorm_leaves_frozen_norms_and_weights_alone():
+    torch = pytest.importorskip("torch")
+    from labeler.ml import recipe
+
+    model = _small_detector()
+    recipe.freeze_batchnorm(model.backbone.stem)  # as a COCO start freezes the backbone's
+    names = recipe.trained_batchnorms(model)
+    assert not any(n.startswith("stem.") for n in names) and "stage8.0.1" in names
+    frozen = {k: v.clone() for k, v in model.backbone.stem.state_dict().items()}
+    weights = {k: v.clone() for k, v in model.state_dict().items() if "running" not in k and "num_batches" not in k}
+    model.eval()
+    recipe.precise_batchnorm(model, names, [[torch.rand(3, 64, 64)]])
+    assert not model.training
+    assert all(torch.equal(v, model.backbone.stem.state_dict()[k]) for k, v in frozen.items())
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in weights.items())
+    assert not torch.equal(model.backbone.stage8[0][1].running_var, torch.ones_like(model.backbone.stage8[0][1].running_var))
+    recipe.precise_batchnorm(model, [], [[torch.rand(3, 64, 64)]])  # nothing to do: no error

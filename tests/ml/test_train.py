@@ -284,3 +284,45 @@ def test_mosaics_stop_after_their_share_of_the_schedule(tmp_path, monkeypatch):
     first_off = allowed.index(False)
     assert 0 < first_off < len(allowed) and not any(allowed[first_off:])  # mosaics, then whole images only
     assert abs(first_off / len(allowed) - 0.5) <= 0.3  # about half way (whole batches; the last one may end early)
+
+
+def test_the_run_keeps_the_checkpoint_with_the_best_fitness_not_the_best_map50(tmp_path, monkeypatch):
+    from labeler.ml import evaluate
+
+    scores = iter([(0.90, 0.50), (0.85, 0.60), (0.95, 0.52)])  # fitness 0.54, 0.625, 0.563
+    monkeypatch.setattr(evaluate, "coco_map", lambda *a, **k: next(scores))
+    root = make_project(tmp_path / "p", n_images=4)
+    with Project.open(root) as p:
+        events = run_all(p, tiny_settings(epochs=3))
+        run = p.runs()[-1]
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert [e.is_best for e in epochs] == [True, True, False]
+    done = events[-1]
+    assert done.best_map50 == 0.85 and run["best_map"] == 0.85
+    _state, meta = load_checkpoint(done.best_checkpoint)
+    assert meta["epoch"] == 2
+    assert "Best checkpoint: epoch 2, validation mAP@0.5 0.850, mAP@[.5:.95] 0.600" in run["message"]
+
+
+def test_validation_uses_batch_norm_statistics_recomputed_from_training_images(tmp_path, monkeypatch):
+    from labeler.ml import recipe
+
+    calls = []
+    real = recipe.precise_batchnorm
+
+    def recorded(model, names, batches):
+        calls.append((model.training, list(names), [len(b) for b in batches]))
+        real(model, names, batches)
+
+    monkeypatch.setattr(recipe, "precise_batchnorm", recorded)
+    root = make_project(tmp_path / "p", n_images=6)
+    with Project.open(root) as p:
+        run_all(p, tiny_settings(epochs=2, val_fraction=0.3))
+        n_train = p.runs()[-1]["settings"]["train_images"]
+    # each epoch: every trained norm of the backbone, from every training image (under 16) in batches of 2
+    assert len(calls) == 2 and all(names == recipe.trained_batchnorms(_small()) for _t, names, _b in calls)
+    assert all(sum(sizes) == n_train and max(sizes) <= 2 for _t, _n, sizes in calls)
+
+
+def _small():
+    return build_model("fasterrcnn_small_fpn", 3, min_size=SIZE, max_size=SIZE)
