@@ -388,7 +388,8 @@ NORM_IMAGES = 16  # training images the batch-norm statistics are recomputed fro
 def _norm_images(data: DetectionData, batch_size: int) -> list[list]:
     """Up to NORM_IMAGES training images, un-augmented, spread evenly over the training set, in batches of
     `batch_size` of like aspect (as training groups them, so padding stays small): recipe.precise_batchnorm's
-    input. ~0.1 s per epoch of the small model on 2 CPU cores."""
+    input. Its cost hides in the machine's noise: 141-144 epochs of the hard domain in 10 minutes with it,
+    140-148 without (2 CPU cores, benchmarks/time_to_accuracy.py)."""
     n = min(len(data), NORM_IMAGES)
     picked = sorted({round(k * (len(data) - 1) / max(1, n - 1)) for k in range(n)})
     pixels = sorted((data.load(i)[0] for i in picked), key=lambda p: p.shape[-1] / p.shape[-2])

@@ -115,3 +115,15 @@ def test_native_bf16_reads_the_cpu_probes(monkeypatch):
     assert precision.native_cpu_bf16() is False
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
     assert precision.native_cpu_bf16() is True
+
+
+@pytest.mark.parametrize("name", ["fasterrcnn_mobilenet_v3_large_320_fpn", "fasterrcnn_resnet50_fpn_v2"])
+def test_the_coco_architectures_train_a_step_in_bf16_too(name):
+    torch.manual_seed(0)
+    model = build_model(name, 3, min_size=64, max_size=64)
+    precision.train_cpu_bf16(model)
+    model.train()
+    losses = model(*_batch())
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
