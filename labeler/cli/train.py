@@ -114,7 +114,10 @@ def cmd_train(args) -> int:
     if done.best_checkpoint is None:
         print("No checkpoint was written (stopped before the first epoch ended).")
         return 1 if done.stopped else 0
-    best = f" (validation mAP@0.5 {done.best_map50:.3f})" if done.best_map50 is not None else ""
+    if done.best_detail:
+        best = f" ({done.best_detail})"
+    else:
+        best = f" (validation mAP@0.5 {done.best_map50:.3f})" if done.best_map50 is not None else ""
     print(f"Best checkpoint: {done.best_checkpoint}{best}")
     with open_project(args) as project:
         decision = job.decide(project, done.best_checkpoint, done.best_map50, done.run_id, force=args.use,

@@ -96,6 +96,7 @@ class TrainDone:
     epochs_done: int
     stopped: bool
     message: str
+    best_detail: str = ""  # "epoch 7, validation mAP@0.5 0.850, mAP@[.5:.95] 0.600": why it was kept
 
 
 # ---------------------------------------------------------------------------------------------- the run
@@ -333,7 +334,7 @@ class _Run:
         best = f" Best checkpoint: {self.best_text} ({self.best_path})." if self.best_path else ""
         self._finish("stopped" if stopped else "finished", reason + best)  # the stored message names the best
         return TrainDone(self.run_id, str(self.best_path) if self.best_path else None, self.best_map50,
-                         epoch, stopped, reason)
+                         epoch, stopped, reason, self.best_text)
 
     def _end_epoch(self, model, plan_: Plan, epoch: int, losses: dict, val_data, device, epoch_start, started):
         """Validate, write the epoch's checkpoint (and best.pth when it is the best), record it (rank 0)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -37,8 +38,11 @@ def test_train_prints_epochs_and_makes_the_checkpoint_the_prelabeling_model(tmp_
     assert len(lines) == 2 and all("val mAP@0.5" in ln and "loss" in ln for ln in lines)
     assert lines[0].startswith("epoch 1/2")
     assert f"Best checkpoint: {root.resolve() / '.labeler/runs/1/best.pth'}" in out
+    kept = re.search(r"best\.pth \(epoch ([12]), validation mAP@0\.5 ([\d.]+), mAP@\[\.5:\.95\] ([\d.]+)\)", out)
+    assert kept, out  # which epoch was kept, and both figures the rule weighs
     with Project.open(root, readonly=True) as p:
         best = p.runs()[0]["best_map"] or 0.0
+        assert float(kept.group(2)) == round(best, 3)
         if best >= job.MIN_USEFUL_MAP50:  # the project's first model, good enough: it pre-labels now
             assert p.get_setting("prelabel.model") == {"kind": "checkpoint", "path": ".labeler/runs/1/best.pth"}
         else:  # a tiny run scores near 0: it is kept, and the output says how to use it anyway
