@@ -147,7 +147,10 @@ class LiveRun:
         """Record the engine's TrainDone; returns (the bar's text, the status line)."""
         self.done, self.run_id = done, done.run_id
         bar = ("Stopped" if done.stopped else "Done") + f" after {counted(done.epochs_done, 'epoch', 'epochs')}"
-        best = f"Best val mAP@0.5: {done.best_map50:.3f}. " if done.best_map50 is not None else ""
+        if done.best_detail:  # the kept epoch and both figures its rule weighs (the chart's peak may differ)
+            best = f"Kept {done.best_detail}. "
+        else:
+            best = f"Best val mAP@0.5: {done.best_map50:.3f}. " if done.best_map50 is not None else ""
         kept = "" if done.best_checkpoint else "No checkpoint was kept. "
         status = f"{done.message} {best}{kept}".strip() if done.message else f"{best}{kept}".strip() or "Done."
         return bar, status

@@ -75,6 +75,11 @@ def test_finish_texts():
     # the best result comes from the event's field, said once after the engine's reason
     _, status = live.finish(TrainDone(6, "b.pt", 0.7, 3, False, "Finished 3 epochs."))
     assert status == "Finished 3 epochs. Best val mAP@0.5: 0.700."
+    # a run that names its kept epoch says which, with both figures (its mAP@0.5 need not be the peak)
+    _, status = live.finish(TrainDone(7, "b.pt", 0.843, 134, False, "Reached the time limit of 10 minutes.",
+                                      "epoch 103, validation mAP@0.5 0.843, mAP@[.5:.95] 0.675"))
+    assert status == ("Reached the time limit of 10 minutes. "
+                      "Kept epoch 103, validation mAP@0.5 0.843, mAP@[.5:.95] 0.675.")
 
 
 def test_chart_series_helpers():
