@@ -117,6 +117,8 @@ class _Run:
         self.best_fitness: float | None = None  # evaluate.fitness of the kept checkpoint
         self.best_text = ""
         self.epoch_records: list[dict] = []
+        self.trained_norms: list[str] = []  # recipe.trained_batchnorms, set when the loop starts
+        self.norm_images: list[list] = []  # their input for recipe.precise_batchnorm (rank 0)
 
     # -------------------------------------------------------------------------------- setup
     def _device(self):
@@ -240,7 +242,8 @@ class _Run:
         rng = random.Random(self.settings.seed * 7919 + self.dist.rank)
         train_data = DetectionData(train_s, max_side=int(plan_.max_size * 1.25))
         self.trained_norms = recipe.trained_batchnorms(model)  # frozen ones (COCO starts) keep their statistics
-        self.norm_images = _norm_images(train_data, plan_.batch_size) if self.trained_norms and self.dist.is_main else []
+        if self.trained_norms and self.dist.is_main:
+            self.norm_images = _norm_images(train_data, plan_.batch_size, device)
         val_data = DetectionData(val_s, max_side=plan_.max_size)
         sampler = GroupedBatches(train_data, plan_.batch_size, turns="rot90" in plan_.augment, repeat=plan_.repeat,
                                  rank=self.dist.rank, world_size=self.dist.world_size)
@@ -342,8 +345,7 @@ class _Run:
             return None
         from .evaluate import coco_map, fitness, predict_for_eval
 
-        recipe.precise_batchnorm(model, self.trained_norms,
-                                 [[p.to(device).float().div(255.0) for p in group] for group in self.norm_images])
+        recipe.precise_batchnorm(model, self.trained_norms, self.norm_images)
         model.eval()
         truth, images = [], []
         for i in range(len(val_data)):
@@ -386,14 +388,16 @@ def _train_sizes(plan_: Plan) -> tuple[tuple[int, ...], int]:
 NORM_IMAGES = 16  # training images the batch-norm statistics are recomputed from before each validation
 
 
-def _norm_images(data: DetectionData, batch_size: int) -> list[list]:
+def _norm_images(data: DetectionData, batch_size: int, device) -> list[list]:
     """Up to NORM_IMAGES training images, un-augmented, spread evenly over the training set, in batches of
-    `batch_size` of like aspect (as training groups them, so padding stays small): recipe.precise_batchnorm's
-    input. Its cost hides in the machine's noise: 141-144 epochs of the hard domain in 10 minutes with it,
-    140-148 without (2 CPU cores, benchmarks/time_to_accuracy.py)."""
+    `batch_size` of like aspect (as training groups them, so padding stays small), as floats in [0, 1] on
+    `device`, converted once a run rather than once an epoch: recipe.precise_batchnorm's input. Its cost
+    hides in the machine's noise: 141-144 epochs of the hard domain in 10 minutes with it, 140-148
+    without (2 CPU cores, benchmarks/time_to_accuracy.py)."""
     n = min(len(data), NORM_IMAGES)
     picked = sorted({round(k * (len(data) - 1) / max(1, n - 1)) for k in range(n)})
     pixels = sorted((data.load(i)[0] for i in picked), key=lambda p: p.shape[-1] / p.shape[-2])
+    pixels = [p.to(device).float().div(255.0) for p in pixels]
     size = max(1, batch_size)
     return [pixels[k:k + size] for k in range(0, len(pixels), size)]
 
